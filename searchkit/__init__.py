@@ -1,0 +1,3 @@
+"""searchkit: full-text search, tag suggestions and client-side export for a static site's posts."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,541 @@
+"""Reading posts: walk a content folder, parse front matter, normalise into `Post`.
+
+Every problem with a file becomes a `Problem` (an error that skips the post,
+or a warning that keeps it) carrying the path and a reason; nothing here
+raises for one bad post, so one bad file never stops a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ContentError
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+SECTION_PAGES = ("_index.md", "_index.markdown")
+BUNDLE_PAGES = ("index.md", "index.markdown")
+
+# A post larger than this is reported rather than indexed: it keeps one
+# runaway file (a pasted log, a binary) from taking the indexer's memory.
+MAX_POST_BYTES = 8 * 1024 * 1024
+# The largest number of YAML nodes a front matter may expand to through
+# aliases; real front matter has a few hundred at most, an alias bomb millions.
+MAX_YAML_NODES = 100_000
+
+TRUE_STRINGS = frozenset({"true", "yes", "on", "1"})
+FALSE_STRINGS = frozenset({"false", "no", "off", "0", ""})
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with one file. ``error`` problems mean it was skipped."""
+
+    path: str
+    message: str
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.severity}: {self.message}"
+
+
+@dataclass
+class Post:
+    """One post, normalised from its front matter and body."""
+
+    id: str  # path relative to the content root, with forward slashes
+    title: str
+    date: dt.datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    source: str = ""
+    post_kind: str = ""
+    draft: bool = False
+    url: str = ""
+    external_url: str = ""
+    tldr: str = ""
+    summary: str = ""
+    body: str = ""
+    fingerprint: str = ""
+    fields: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def path(self) -> str:
+        return self.id
+
+    def text(self, name: str) -> str:
+        """The value of a full-text field by its schema name."""
+        return getattr(self, name)
+
+
+@dataclass
+class LoadResult:
+    """Posts read from a folder and the problems met on the way."""
+
+    posts: list[Post] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+# --------------------------------------------------------------------------
+# Walking
+
+
+def iter_post_files(root: Path) -> Iterator[Path]:
+    """Markdown files under ``root`` that are posts, in a stable order.
+
+    Hugo rules: ``_index.md`` is a section page (skipped); a folder holding
+    ``index.md`` is a leaf bundle whose other files are resources, not posts.
+    Hidden files and folders are skipped.
+    """
+    root = Path(root)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        names = set(filenames)
+        bundle = next((b for b in BUNDLE_PAGES if b in names), None)
+        if bundle and Path(dirpath) != root:
+            dirnames[:] = []
+            yield Path(dirpath, bundle)
+            continue
+        for name in sorted(filenames):
+            if name.startswith(".") or name in SECTION_PAGES:
+                continue
+            if name.lower().endswith(MARKDOWN_SUFFIXES):
+                yield Path(dirpath, name)
+
+
+def post_id(path: Path, root: Path) -> str:
+    return Path(path).relative_to(root).as_posix()
+
+
+def fingerprint(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Parsing
+
+
+def load_posts(root: Path | str, *, drafts: bool = True) -> LoadResult:
+    """Read every post under ``root``; bad files become problems, not exceptions."""
+    root = Path(root)
+    result = LoadResult()
+    for path in iter_post_files(root):
+        post, problems = read_post(path, root)
+        result.problems.extend(problems)
+        if post is not None and (drafts or not post.draft):
+            result.posts.append(post)
+    return result
+
+
+def read_post(path: Path, root: Path) -> tuple[Post | None, list[Problem]]:
+    """Read one file. Returns the post (None on error) and its problems."""
+    pid = post_id(path, root)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        return None, [Problem(pid, f"cannot read file: {exc.strerror or exc}")]
+    return parse_post(raw, pid)
+
+
+def parse_post(raw: bytes, pid: str) -> tuple[Post | None, list[Problem]]:
+    """Parse the bytes of one post whose id is ``pid``."""
+    warnings: list[str] = []
+    try:
+        text = _decode(raw, warnings)
+        meta, body = split_front_matter(text, warnings)
+        post = normalise(meta, body, pid, warnings)
+    except ContentError as exc:
+        return None, [Problem(pid, str(exc))]
+    post.fingerprint = fingerprint(raw)
+    return post, [Problem(pid, w, "warning") for w in warnings]
+
+
+def _decode(raw: bytes, warnings: list[str]) -> str:
+    if len(raw) > MAX_POST_BYTES:
+        raise ContentError(
+            f"file is {len(raw) / 1e6:.1f} MB, over the {MAX_POST_BYTES // 2**20} MiB "
+            "limit for one post"
+        )
+    if not raw.strip():
+        raise ContentError("empty file")
+    head = raw[:4096]
+    if sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 100 + 4:
+        raise ContentError("binary data, not a Markdown text file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ContentError(
+            f"not valid UTF-8 at byte {exc.start}; save the file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        warnings.append("the file contains NUL characters; they were removed")
+        text = text.replace("\x00", "")
+    return text
+
+
+def split_front_matter(text: str, warnings: list[str]) -> tuple[dict, str]:
+    """Split a post into its front-matter mapping and its body.
+
+    Uses python-frontmatter's handlers, but checks what they let through
+    silently: an unterminated block, a front matter that is not a mapping.
+    """
+    stripped = text.lstrip("\ufeff")
+    first = stripped.split("\n", 1)[0].rstrip("\r").strip()
+    if first == "---":
+        handler, fmt = _yaml_handler(warnings), "YAML"
+    elif first == "+++":
+        handler, fmt = _toml_handler(), "TOML"
+    elif stripped.lstrip().startswith("{"):
+        return _split_json(stripped)
+    else:
+        raise ContentError(
+            "no front matter: the file must start with '---' (YAML), "
+            "'+++' (TOML) or a JSON object"
+        )
+    if not handler.FM_BOUNDARY.match(stripped) or not _has_closing(stripped, first):
+        raise ContentError(
+            f"{fmt} front matter opened with '{first}' on line 1 is never closed"
+        )
+    try:
+        fm, body = handler.split(stripped)
+        meta = handler.load(fm)
+    except ContentError:
+        raise
+    except RecursionError:
+        raise ContentError(f"{fmt} front matter is nested too deeply") from None
+    except Exception as exc:  # YAML/TOML libraries raise many types
+        raise ContentError(f"invalid {fmt} front matter: {_one_line(exc)}") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ContentError(
+            f"{fmt} front matter must be a mapping of keys to values, "
+            f"not a {_kind(meta)}"
+        )
+    return meta, body
+
+
+def _has_closing(text: str, fence: str) -> bool:
+    lines = text.split("\n")
+    return any(line.rstrip("\r").rstrip() == fence for line in lines[1:])
+
+
+def _split_json(text: str) -> tuple[dict, str]:
+    try:
+        meta, end = json.JSONDecoder().raw_decode(text.lstrip())
+    except json.JSONDecodeError as exc:
+        raise ContentError(
+            f"invalid JSON front matter: {exc.msg} (line {exc.lineno})"
+        ) from None
+    except RecursionError:
+        raise ContentError("JSON front matter is nested too deeply") from None
+    if not isinstance(meta, dict):
+        raise ContentError("JSON front matter must be an object")
+    return meta, text.lstrip()[end:].lstrip("\r\n")
+
+
+def _one_line(exc: Exception) -> str:
+    msg = " ".join(str(exc).split())
+    return msg[:300] or type(exc).__name__
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _yaml_handler(warnings: list[str]):
+    """python-frontmatter's YAML handler with a loader that guards its input."""
+    import yaml
+    from frontmatter.default_handlers import YAMLHandler
+
+    class Handler(YAMLHandler):
+        def load(self, fm: str, **kwargs: object) -> Any:
+            loader = _guarded_loader_class()(fm)
+            loader.searchkit_warnings = warnings
+            try:
+                return loader.get_single_data()
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark
+                # +2: the opening '---' is line 1 of the file
+                where = f" at line {mark.line + 2}, column {mark.column + 1}" if mark else ""
+                raise ContentError(
+                    f"invalid YAML front matter{where}: {exc.problem}"
+                ) from None
+            finally:
+                loader.dispose()
+
+    return Handler()
+
+
+def _toml_handler():
+    """A TOML handler on the standard library's tomllib (python-frontmatter's needs `toml`)."""
+    import tomllib
+
+    from frontmatter.default_handlers import BaseHandler
+
+    class Handler(BaseHandler):
+        FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+
+        def load(self, fm: str, **kwargs: object) -> Any:
+            try:
+                return tomllib.loads(fm)
+            except tomllib.TOMLDecodeError as exc:
+                raise ContentError(f"invalid TOML front matter: {exc}") from None
+
+    return Handler()
+
+
+_LOADER = None
+
+
+def _guarded_loader_class():
+    """A safe YAML loader that warns on duplicate keys and refuses alias bombs."""
+    global _LOADER
+    if _LOADER is not None:
+        return _LOADER
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class GuardedLoader(base):  # type: ignore[misc, valid-type]
+        searchkit_warnings: list[str]
+
+        def get_single_data(self):
+            node = self.get_single_node()
+            if node is None:
+                return None
+            _check_expansion(node)
+            return self.construct_document(node)
+
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen: set = set()
+                for key_node, _ in node.value:
+                    key = getattr(key_node, "value", None)
+                    if isinstance(key, str):
+                        if key in seen:
+                            self.searchkit_warnings.append(
+                                f"duplicate key {key!r} in front matter; "
+                                "the last value is used"
+                            )
+                        seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    _LOADER = GuardedLoader
+    return _LOADER
+
+
+def _check_expansion(root) -> None:
+    """Count the nodes a YAML graph expands to, without expanding it."""
+    sizes: dict[int, int] = {}
+
+    def size(node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = 1  # cycles count once
+        total = 1
+        if isinstance(node.value, list):
+            for item in node.value:
+                if isinstance(item, tuple):
+                    total += size(item[0]) + size(item[1])
+                else:
+                    total += size(item)
+                if total > MAX_YAML_NODES:
+                    break
+        sizes[key] = total
+        return total
+
+    if size(root) > MAX_YAML_NODES:
+        raise ContentError(
+            "YAML front matter expands to too many values through aliases "
+            f"(over {MAX_YAML_NODES:,}); refusing it (a 'billion laughs' pattern?)"
+        )
+
+
+# --------------------------------------------------------------------------
+# Normalising
+
+
+def normalise(meta: dict, body: str, pid: str, warnings: list[str]) -> Post:
+    """Turn a front-matter mapping and a body into a `Post`."""
+    meta = {str(k).strip().lower(): v for k, v in meta.items()}
+    return Post(
+        id=pid,
+        title=_title(meta, pid, warnings),
+        date=_date(meta.get("date"), warnings),
+        tags=normalise_tags(meta.get("tags"), warnings),
+        source=_text(meta, "source", warnings),
+        post_kind=_text(meta, "post_kind", warnings),
+        draft=_bool(meta.get("draft"), "draft", warnings),
+        url=_text(meta, "url", warnings),
+        external_url=_text(meta, "external_url", warnings),
+        tldr=_text(meta, "tldr", warnings),
+        summary=_text(meta, "summary", warnings),
+        body=body.strip(),
+        fields=meta,
+    )
+
+
+def _title(meta: dict, pid: str, warnings: list[str]) -> str:
+    if meta.get("title") in (None, ""):
+        stem = Path(pid).parent.name if Path(pid).stem == "index" else Path(pid).stem
+        fallback = stem.replace("-", " ").replace("_", " ").strip() or pid
+        warnings.append(f"no title; using the file name {fallback!r}")
+        return fallback
+    return _text(meta, "title", warnings)
+
+
+def _text(meta: dict, name: str, warnings: list[str]) -> str:
+    value = meta.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, (int, float, dt.date)):
+        text = str(value)
+    else:
+        parts = list(_strings(value))
+        warnings.append(
+            f"{name} is a {_kind(value)}, not text; its strings were joined"
+        )
+        text = " ".join(parts)
+    return _CONTROL.sub(" ", text).strip()
+
+
+def _strings(value: Any, depth: int = 0) -> Iterator[str]:
+    if depth > 20:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v, depth + 1)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield str(value)
+
+
+def normalise_tags(value: Any, warnings: list[str]) -> list[str]:
+    """A flat list of trimmed tag strings, as written, without duplicates.
+
+    A comma-separated string is split; numbers become strings; anything else
+    (null, nested lists, mappings, empty strings) is dropped with a warning.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        items: Iterable[Any] = value.split(",")
+        if "," in value:
+            warnings.append("tags is one comma-separated string; split into a list")
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        warnings.append(f"tags must be a list of strings, not a {_kind(value)}; ignored")
+        return []
+    tags: list[str] = []
+    dropped: list[str] = []
+    seen: set[str] = set()
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            dropped.append("null" if item is None else _kind(item))
+            continue
+        tag = " ".join(_INVISIBLE.sub("", _CONTROL.sub(" ", str(item))).split())
+        if not tag:
+            if isinstance(value, str):
+                continue  # "a, b," has a trailing empty part; not worth a warning
+            dropped.append("empty string")
+            continue
+        if tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            tags.append(tag)
+    if dropped:
+        warnings.append(f"tags: dropped {', '.join(dropped)} (tags must be strings)")
+    return tags
+
+
+def _bool(value: Any, name: str, warnings: list[str]) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)):
+        return bool(value)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in TRUE_STRINGS:
+            return True
+        if lowered in FALSE_STRINGS:
+            return False
+    warnings.append(f"{name} should be true or false, got {value!r}; using false")
+    return False
+
+
+_JEKYLL_DATE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*([+-]\d{2}:?\d{2}|Z)?$"
+)
+
+
+def parse_date(value: Any) -> dt.datetime | None:
+    """A timezone-aware datetime (UTC when none is given), or None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        when = value
+    elif isinstance(value, dt.date):
+        when = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, (int, float)):
+        try:
+            return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            when = dt.datetime.fromisoformat(text)
+        except ValueError:
+            m = _JEKYLL_DATE.match(text)
+            if not m:
+                return None
+            try:
+                when = dt.datetime.fromisoformat(
+                    f"{m[1]}T{m[2].zfill(5) if len(m[2]) < 5 else m[2]}{m[3] or ''}"
+                )
+            except ValueError:
+                return None
+    else:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when
+
+
+def _date(value: Any, warnings: list[str]) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    when = parse_date(value)
+    if when is None:
+        warnings.append(f"date {value!r} is not a date; the post has no date")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        warnings.append(f"date {value!r} is a number; read as Unix time {when:%Y-%m-%d}")
+    return when
