@@ -509,9 +509,8 @@ def parse_date(value: Any) -> dt.datetime | None:
             if not m:
                 return None
             try:
-                when = dt.datetime.fromisoformat(
-                    f"{m[1]}T{m[2].zfill(5) if len(m[2]) < 5 else m[2]}{m[3] or ''}"
-                )
+                hour, rest = m[2].split(":", 1)
+                when = dt.datetime.fromisoformat(f"{m[1]}T{hour.zfill(2)}:{rest}{m[3] or ''}")
             except ValueError:
                 return None
     else:

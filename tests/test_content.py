@@ -104,6 +104,7 @@ def test_title_falls_back_to_file_name_and_numbers_become_text():
         ("2025-03-01", dt.datetime(2025, 3, 1, tzinfo=dt.UTC)),
         ("2005-05-11 22:53:20+00:00", dt.datetime(2005, 5, 11, 22, 53, 20, tzinfo=dt.UTC)),
         ("'2008-01-02 10:00:00 -0500'", dt.datetime(2008, 1, 2, 15, tzinfo=dt.UTC)),
+        ("'2015-04-23 9:25:00-0700'", dt.datetime(2015, 4, 23, 16, 25, tzinfo=dt.UTC)),
     ],
 )
 def test_dates_become_timezone_aware(value, expected):
