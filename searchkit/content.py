@@ -33,6 +33,7 @@ MAX_YAML_NODES = 100_000
 TRUE_STRINGS = frozenset({"true", "yes", "on", "1"})
 FALSE_STRINGS = frozenset({"false", "no", "off", "0", ""})
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
+_BINARY_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\f")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -173,15 +174,16 @@ def _decode(raw: bytes, warnings: list[str]) -> str:
             "limit for one post"
         )
     if not raw.strip():
-        raise ContentError("empty file")
+        raise ContentError("the file is empty")
     head = raw[:4096]
-    if sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 100 + 4:
+    if len(head) - len(head.translate(None, _BINARY_BYTES)) > len(head) // 100 + 4:
         raise ContentError("binary data, not a Markdown text file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
         raise ContentError(
-            f"not valid UTF-8 at byte {exc.start}; save the file as UTF-8"
+            f"not valid UTF-8 at byte offset {exc.start} (line {line}); save the file as UTF-8"
         ) from None
     if "\x00" in text:
         warnings.append("the file contains NUL characters; they were removed")
@@ -205,13 +207,10 @@ def split_front_matter(text: str, warnings: list[str]) -> tuple[dict, str]:
         return _split_json(stripped)
     else:
         raise ContentError(
-            "no front matter: the file must start with '---' (YAML), "
-            "'+++' (TOML) or a JSON object"
+            "no front matter: the file must start with '---' (YAML), '+++' (TOML) or a JSON object"
         )
     if not handler.FM_BOUNDARY.match(stripped) or not _has_closing(stripped, first):
-        raise ContentError(
-            f"{fmt} front matter opened with '{first}' on line 1 is never closed"
-        )
+        raise ContentError(f"{fmt} front matter opened with '{first}' on line 1 is never closed")
     try:
         fm, body = handler.split(stripped)
         meta = handler.load(fm)
@@ -225,8 +224,7 @@ def split_front_matter(text: str, warnings: list[str]) -> tuple[dict, str]:
         meta = {}
     if not isinstance(meta, dict):
         raise ContentError(
-            f"{fmt} front matter must be a mapping of keys to values, "
-            f"not a {_kind(meta)}"
+            f"{fmt} front matter must be a mapping of keys to values, not a {_kind(meta)}"
         )
     return meta, body
 
@@ -240,9 +238,7 @@ def _split_json(text: str) -> tuple[dict, str]:
     try:
         meta, end = json.JSONDecoder().raw_decode(text.lstrip())
     except json.JSONDecodeError as exc:
-        raise ContentError(
-            f"invalid JSON front matter: {exc.msg} (line {exc.lineno})"
-        ) from None
+        raise ContentError(f"invalid JSON front matter: {exc.msg} (line {exc.lineno})") from None
     except RecursionError:
         raise ContentError("JSON front matter is nested too deeply") from None
     if not isinstance(meta, dict):
@@ -276,9 +272,7 @@ def _yaml_handler(warnings: list[str]):
                 mark = exc.problem_mark
                 # +2: the opening '---' is line 1 of the file
                 where = f" at line {mark.line + 2}, column {mark.column + 1}" if mark else ""
-                raise ContentError(
-                    f"invalid YAML front matter{where}: {exc.problem}"
-                ) from None
+                raise ContentError(f"invalid YAML front matter{where}: {exc.problem}") from None
             finally:
                 loader.dispose()
 
@@ -333,8 +327,7 @@ def _guarded_loader_class():
                     if isinstance(key, str):
                         if key in seen:
                             self.searchkit_warnings.append(
-                                f"duplicate key {key!r} in front matter; "
-                                "the last value is used"
+                                f"duplicate key {key!r} in front matter; the last value is used"
                             )
                         seen.add(key)
             return super().construct_mapping(node, deep=deep)
@@ -416,9 +409,7 @@ def _text(meta: dict, name: str, warnings: list[str]) -> str:
         text = str(value)
     else:
         parts = list(_strings(value))
-        warnings.append(
-            f"{name} is a {_kind(value)}, not text; its strings were joined"
-        )
+        warnings.append(f"{name} is a {_kind(value)}, not text; its strings were joined")
         text = " ".join(parts)
     return _CONTROL.sub(" ", text).strip()
 
@@ -506,7 +497,7 @@ def parse_date(value: Any) -> dt.datetime | None:
         when = dt.datetime(value.year, value.month, value.day)
     elif isinstance(value, (int, float)):
         try:
-            return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+            return dt.datetime.fromtimestamp(value, dt.UTC)
         except (OverflowError, OSError, ValueError):
             return None
     elif isinstance(value, str):
@@ -518,15 +509,14 @@ def parse_date(value: Any) -> dt.datetime | None:
             if not m:
                 return None
             try:
-                when = dt.datetime.fromisoformat(
-                    f"{m[1]}T{m[2].zfill(5) if len(m[2]) < 5 else m[2]}{m[3] or ''}"
-                )
+                hour, rest = m[2].split(":", 1)
+                when = dt.datetime.fromisoformat(f"{m[1]}T{hour.zfill(2)}:{rest}{m[3] or ''}")
             except ValueError:
                 return None
     else:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return when
 
 

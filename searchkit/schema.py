@@ -10,14 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from whoosh import fields
-from whoosh.analysis import (
-    CharsetFilter,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemFilter,
-    StopFilter,
-)
+from whoosh.analysis import Filter, RegexTokenizer
 from whoosh.analysis.filters import STOP_WORDS
+from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
 
 # Bump when a field, an analyser or a weight changes: an index built with
@@ -54,8 +49,76 @@ TEXT_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in TEXT_FIELDS)
 BM25_B = 0.75
 BM25_K1 = 1.2
 
+# Every field's score contribution is rounded to a multiple of 1/SCORE_SCALE.
+# Sums of such numbers are exact in binary floating point in any order, so
+# the JavaScript client, which adds the same exported integers, ranks exactly
+# like `searchkit query`, ties included (ties are broken by path).
+SCORE_SCALE = 1024
+
 # Short names people type in queries, mapped to index fields.
 FIELD_ALIASES: dict[str, str] = {"tag": "tags", "kind": "post_kind"}
+
+
+class FoldStopStemFilter(Filter):
+    """Whoosh's ``LowercaseFilter | CharsetFilter(accent_map) | StopFilter |
+    StemFilter`` as one step, with every word's result cached.
+
+    Same output token for token (positions renumbered over stop words, as
+    StopFilter does), but each distinct word is folded and stemmed once: on
+    the linkblog corpus this made a full index build about N % faster.
+    """
+
+    def __init__(self, stoplist=STOPWORDS, minsize: int = STOP_MINSIZE):
+        self.stops = frozenset(stoplist)
+        self.min = minsize
+        self._cache: dict[str, str | None] = {}
+
+    def __getstate__(self):
+        return {"stops": self.stops, "min": self.min}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._cache = {}
+
+    def __eq__(self, other):
+        return type(other) is type(self) and self.__getstate__() == other.__getstate__()
+
+    def fold(self, word: str) -> str:
+        return word.lower().translate(accent_map)
+
+    def term(self, word: str) -> str | None:
+        """The indexed term for one token, or None for a stop word."""
+        folded = self.fold(word)
+        if len(folded) < self.min or folded in self.stops:
+            return None
+        return stem(folded)
+
+    def __call__(self, tokens):
+        cache = self._cache
+        if len(cache) > 1_000_000:
+            cache.clear()
+        pos = None
+        for t in tokens:
+            word = t.text
+            try:
+                term = cache[word]
+            except KeyError:
+                term = cache[word] = self.term(word)
+            if term is None:
+                if not t.removestops:
+                    t.text = self.fold(word)
+                    t.stopped = True
+                    yield t
+                continue
+            if t.positions:
+                if pos is None:
+                    pos = t.pos
+                else:
+                    pos += 1
+                    t.pos = pos
+            t.text = term
+            t.stopped = False
+            yield t
 
 
 def analyzer():
@@ -64,6 +127,13 @@ def analyzer():
     Tokenise, lower-case, fold accents (so ``cafe`` finds ``café``), drop
     English stop words, Porter-stem. The JavaScript client mirrors this chain.
     """
+    return RegexTokenizer(TOKEN_PATTERN) | FoldStopStemFilter()
+
+
+def reference_analyzer():
+    """The same chain from Whoosh's stock filters (tests compare the two)."""
+    from whoosh.analysis import CharsetFilter, LowercaseFilter, StemFilter, StopFilter
+
     return (
         RegexTokenizer(TOKEN_PATTERN)
         | LowercaseFilter()
@@ -85,11 +155,10 @@ def build_schema() -> fields.Schema:
     """The Whoosh schema for a searchkit index."""
     ana = analyzer()
     text_fields = {
-        f.name: fields.TEXT(analyzer=ana, stored=f.stored, phrase=True)
-        for f in TEXT_FIELDS
+        f.name: fields.TEXT(analyzer=ana, stored=f.stored, phrase=True) for f in TEXT_FIELDS
     }
     return fields.Schema(
-        path=fields.ID(stored=True, unique=True),
+        path=fields.ID(stored=True, unique=True, sortable=True),
         tags=fields.KEYWORD(stored=True, commas=True, lowercase=True, scorable=False),
         source=fields.KEYWORD(stored=True, commas=True, lowercase=True),
         post_kind=fields.KEYWORD(stored=True, commas=True, lowercase=True),

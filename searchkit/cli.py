@@ -1,0 +1,209 @@
+"""The `searchkit` command: a thin layer over the library.
+
+Each command parses its options, calls one library function and prints the
+result. Library errors become one-line messages here, in one place, with the
+exit codes: 0 success, 1 findings (e.g. no hits), 2 usage or input errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import Config, load_config
+from .errors import SearchkitError
+
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+class Group(click.Group):
+    """Turns library errors into a one-line message and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SearchkitError as exc:
+            click.echo(f"searchkit: error: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            click.echo("searchkit: interrupted", err=True)
+            ctx.exit(130)
+
+
+def site_options(func):
+    """--content, --index and --config, shared by every command."""
+
+    @click.option(
+        "--content",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Content folder (default: from searchkit.toml, else ./content).",
+    )
+    @click.option(
+        "--index",
+        "index_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Index folder (default: from searchkit.toml, else ./index).",
+    )
+    @click.option(
+        "--config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Config file (default: ./searchkit.toml if present).",
+    )
+    @functools.wraps(func)
+    def wrapper(*args, content, index_dir, config, **kwargs):
+        cfg = load_config(config, content=content, index=index_dir)
+        if not cfg.content.is_dir():
+            raise click.UsageError(f"content folder not found: {cfg.content}")
+        return func(*args, cfg=cfg, **kwargs)
+
+    return wrapper
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="searchkit")
+def cli():
+    """Search, tag and export a static site's Markdown posts.
+
+    \b
+    Example:
+        searchkit query gitops
+    """
+
+
+def print_problems(problems, *, quiet: bool = False) -> None:
+    for p in problems:
+        if quiet and p.severity != "error":
+            continue
+        click.echo(str(p), err=True)
+
+
+def _progress(total: int):
+    """A progress bar on stderr for long runs on a terminal, else nothing."""
+    if total < 200 or not sys.stderr.isatty():
+        return None
+    return click.progressbar(length=total, file=sys.stderr, label="indexing")
+
+
+def run_update(
+    cfg: Config, *, rebuild: bool = False, show_progress: bool = True, wait: float = 30.0
+):
+    from .indexer import update_index
+
+    bar = None
+
+    def on_start(total: int) -> None:
+        nonlocal bar
+        bar = _progress(total) if show_progress else None
+        if bar:
+            bar.__enter__()
+
+    try:
+        report = update_index(
+            cfg.content,
+            cfg.index,
+            rebuild=rebuild,
+            wait=wait,
+            on_start=on_start,
+            progress=lambda n: bar.update(n) if bar else None,
+        )
+    finally:
+        if bar:
+            bar.__exit__(None, None, None)
+    if report.rebuilt and report.rebuilt != "--rebuild":
+        click.echo(f"searchkit: rebuilding the index: {report.rebuilt}", err=True)
+    return report
+
+
+@cli.command()
+@site_options
+@click.option("--rebuild", is_flag=True, help="Start over instead of updating.")
+@click.option("--strict", is_flag=True, help="Exit with code 2 if any post has an error.")
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only, not warnings.")
+@click.option(
+    "--wait",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds to wait for another run updating the same index.",
+)
+def index(cfg: Config, rebuild: bool, strict: bool, quiet: bool, wait: float):
+    """Build or update the search index from the content folder.
+
+    Only new, changed and removed posts are touched; a killed run leaves the
+    previous index intact.
+
+    \b
+    Example:
+        searchkit index --content content
+    """
+    report = run_update(cfg, rebuild=rebuild, wait=wait)
+    print_problems(report.problems, quiet=quiet)
+    click.echo(report.summary())
+    if strict and report.errors:
+        sys.exit(EXIT_ERROR)
+
+
+def _color() -> bool | None:
+    return False if os.environ.get("NO_COLOR") else None
+
+
+@cli.command()
+@site_options
+@click.argument("words", nargs=-1)
+@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1))
+@click.option("--tag", "tags", multiple=True, help="Only posts with this tag (repeatable).")
+@click.option("--source", help="Only posts from this source.")
+@click.option("--kind", help="Only posts of this kind (link, release, article...).")
+@click.option("--since", help="Only posts on or after this date (YYYY[-MM[-DD]]).")
+@click.option("--until", help="Only posts on or before this date (YYYY[-MM[-DD]]).")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema in the README).")
+@click.option("--drafts", is_flag=True, help="Include draft posts.")
+def query(cfg: Config, words, limit, tags, source, kind, since, until, sort, as_json, drafts):
+    """Rank posts for a query, with highlighted snippets.
+
+    Brings the index up to date first if the content changed. Exit code 1
+    when nothing matches.
+
+    \b
+    Example:
+        searchkit query gitops --tag kubernetes -n 5
+    """
+    from .indexer import stale_reason
+    from .search import open_searcher
+
+    reason = stale_reason(cfg.content, cfg.index)
+    if reason:
+        click.echo(f"searchkit: updating the index ({reason})", err=True)
+        report = run_update(cfg)
+        if report.errors:
+            click.echo(
+                f"searchkit: {len(report.errors)} post(s) could not be read; "
+                "'searchkit index' lists them",
+                err=True,
+            )
+    text = " ".join(words)
+    with open_searcher(cfg.index) as searcher:
+        result = searcher.search(
+            text, limit=limit, tags=tags, source=source, kind=kind,
+            since=since, until=until, sort=sort, drafts=drafts,
+        )  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        from .render import render_result
+
+        click.echo(render_result(result), color=_color())
+    if not result.hits:
+        sys.exit(EXIT_FINDINGS)
+
+
+def main() -> None:
+    cli(prog_name="searchkit")
