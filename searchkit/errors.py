@@ -25,3 +25,7 @@ class IndexLocked(SearchkitError):
 
 class QueryError(SearchkitError):
     """A query cannot be parsed or run."""
+
+
+class ModelError(SearchkitError):
+    """The tag model cannot be trained, loaded or used."""
