@@ -207,3 +207,12 @@ def query(cfg: Config, words, limit, tags, source, kind, since, until, sort, as_
 
 def main() -> None:
     cli(prog_name="searchkit")
+
+
+def _register_tags() -> None:
+    # cli_tags adds its group to `cli` when imported (whichever module loads first).
+    if "searchkit.cli_tags" not in sys.modules:
+        from . import cli_tags  # noqa: F401
+
+
+_register_tags()

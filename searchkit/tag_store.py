@@ -25,7 +25,10 @@ from .tagging import FEATURES, Base, TagModel
 
 MODEL_JSON = "tags-model.json"
 FORMAT = 1
-_BASE_ARRAYS = ("W", "b", "Y", "dates", "prior", "named_precision", "title_precision", "cooc")
+_BASE_ARRAYS = (
+    "W", "b", "Y", "dates", "prior", "named_precision", "title_precision", "cooc",
+    "sources", "source_rates", "kinds", "kind_rates",
+)  # fmt: skip
 
 
 def model_path(index_dir: Path | str) -> Path:

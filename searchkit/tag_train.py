@@ -16,7 +16,8 @@ from .tagging import (
     SVM_C,
     Base,
     TagModel,
-    _post_dates,
+    group_rates,
+    post_context,
     assemble,
     check_trainable,
     gbm_predict,
@@ -48,10 +49,10 @@ class Prepared:
         self.X = self.vec.matrix(self.counts)
         self.Y = label_matrix(self.posts, tags)
         self.L = np.stack([lexical_matrix(p, tags, self.stem_keys) for p in self.posts])
-        self.dates = _post_dates(self.posts)
+        self.ctx = post_context(self.posts)
 
 
-def fit_base(vec: Vectorizer, X, Y: np.ndarray, L: np.ndarray, dates: np.ndarray) -> Base:
+def fit_base(vec: Vectorizer, X, Y: np.ndarray, L: np.ndarray, ctx) -> Base:
     """Fit the base scorers on the posts in X/Y."""
     from sklearn.svm import LinearSVC
 
@@ -73,21 +74,25 @@ def fit_base(vec: Vectorizer, X, Y: np.ndarray, L: np.ndarray, dates: np.ndarray
     counts = Y.sum(0).astype(np.float64)
     cooc = (Y.T.astype(np.float64) @ Y) / np.maximum(counts, 1)[:, None]
     np.fill_diagonal(cooc, 0)
+    prior = counts / max(len(Y), 1)
+    sources, source_rates = group_rates(ctx.sources, Y, prior)
+    kinds, kind_rates = group_rates(ctx.kinds, Y, prior)
     csc = X.tocsc()
     csc.sort_indices()
     return Base(
         vec=vec, W=W, b=b,
         docs=(csc.indptr.astype(np.int64), csc.indices.astype(np.int32),
               csc.data.astype(np.float32)),
-        Y=Y.astype(np.uint8), dates=dates.astype(np.float64),
-        prior=(counts / max(len(Y), 1)).astype(np.float32),
+        Y=Y.astype(np.uint8), dates=ctx.dates.astype(np.float64),
+        prior=prior.astype(np.float32),
         named_precision=named_precision.astype(np.float32),
         title_precision=title_precision.astype(np.float32),
         cooc=cooc.astype(np.float32),
+        sources=sources, source_rates=source_rates, kinds=kinds, kind_rates=kind_rates,
     )  # fmt: skip
 
 
-def base_features(base: Base, X, L: np.ndarray, dates: np.ndarray) -> np.ndarray:
+def base_features(base: Base, X, L: np.ndarray, ctx) -> np.ndarray:
     """FEATURES for the posts in X, scored by ``base`` (batch form of TagModel.features)."""
     S = np.asarray(X @ base.W) + base.b
     from scipy import sparse
@@ -95,7 +100,7 @@ def base_features(base: Base, X, L: np.ndarray, dates: np.ndarray) -> np.ndarray
     train = sparse.csc_matrix((base.docs[2], base.docs[1], base.docs[0]),
                               shape=(len(base.Y), X.shape[1]))  # fmt: skip
     sims = np.asarray((X @ train.T).todense())
-    return assemble(base, S, sims, L, dates)
+    return assemble(base, S, sims, L, ctx)
 
 
 def out_of_fold(prep: Prepared, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
@@ -106,16 +111,20 @@ def out_of_fold(prep: Prepared, folds: int = FOLDS, seed: int = 0) -> np.ndarray
     F = np.zeros((n, len(prep.tags), len(FEATURES)), np.float32)
     for f in range(k):
         a, b = fold != f, fold == f
-        base = fit_base(prep.vec, prep.X[a], prep.Y[a], prep.L[a], prep.dates[a])
-        F[b] = base_features(base, prep.X[b], prep.L[b], prep.dates[b])
+        base = fit_base(prep.vec, prep.X[a], prep.Y[a], prep.L[a], prep.ctx[a])
+        F[b] = base_features(base, prep.X[b], prep.L[b], prep.ctx[b])
     return F
 
 
 def fit_trees(F: np.ndarray, Y: np.ndarray, seed: int = 0):
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
     X, y = F.reshape(-1, F.shape[2]), Y.reshape(-1)
-    return HistGradientBoostingClassifier(**GBM_PARAMS, random_state=seed).fit(X, y)
+    # One thread: OpenMP's per-split overhead made a 41-post site take 5.2 s
+    # instead of 0.9 s, and a 1,503-post one was no faster with two.
+    with threadpool_limits(1):
+        return HistGradientBoostingClassifier(**GBM_PARAMS, random_state=seed).fit(X, y)
 
 
 def export_trees(gbm) -> dict[str, np.ndarray]:
@@ -183,7 +192,7 @@ def train_model(
     # refit of the trees gave the same global threshold and cost 3x the time).
     P = gbm_predict(trees, F.reshape(-1, F.shape[2])).reshape(prep.Y.shape)
     threshold, tag_thresholds = tune_thresholds(P, prep.Y)
-    base = fit_base(prep.vec, prep.X, prep.Y, prep.L, prep.dates)
+    base = fit_base(prep.vec, prep.X, prep.Y, prep.L, prep.ctx)
     meta = {
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "posts": len(posts),

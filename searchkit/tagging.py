@@ -40,7 +40,7 @@ FEATURES = (
     "svm", "knn10", "exact_title", "exact_text", "stem_title", "stem_text",
     "named", "named_precision", "log_prior", "svm_rank", "knn_rank",
     "named_svm", "named_knn", "title_named_precision", "knn30", "recent_prior",
-    "cooc_named", "cooc_knn",
+    "cooc_named", "cooc_knn", "source_rate", "kind_rate",
 )  # fmt: skip
 
 
@@ -74,6 +74,10 @@ class Base:
     named_precision: np.ndarray
     title_precision: np.ndarray
     cooc: np.ndarray  # (tags, tags): P(column tag | row tag), zero diagonal
+    sources: np.ndarray  # (s,) str: front-matter `source` values seen in training
+    source_rates: np.ndarray  # (s + 1, tags): smoothed P(tag | source); last row: unseen
+    kinds: np.ndarray
+    kind_rates: np.ndarray
 
 
 @dataclass
@@ -96,7 +100,7 @@ class TagModel:
         S = np.stack([v @ self.base.W[i] + self.base.b for i, v in rows])
         sims = np.stack([_similarities(self.base.docs, i, v, len(self.base.Y)) for i, v in rows])
         L = np.stack([lexical_matrix(p, self.tags, self.stem_keys) for p in posts])
-        return assemble(self.base, S, sims, L, _post_dates(posts))
+        return assemble(self.base, S, sims, L, post_context(posts))
 
     def predict(self, posts: Sequence) -> np.ndarray:
         """Calibrated scores, shape (len(posts), tags)."""
@@ -162,9 +166,42 @@ def _surface_forms(post) -> dict[str, str]:
     return out
 
 
-def _post_dates(posts: Sequence) -> np.ndarray:
+@dataclass
+class Context:
+    """What the features need from posts besides their text: dates, sources, kinds."""
+
+    dates: np.ndarray
+    sources: list[str]
+    kinds: list[str]
+
+    def __getitem__(self, rows) -> Context:
+        pick = np.flatnonzero(np.asarray(rows)) if np.asarray(rows).dtype == bool else rows
+        return Context(self.dates[pick], [self.sources[i] for i in pick],
+                       [self.kinds[i] for i in pick])  # fmt: skip
+
+
+def post_context(posts: Sequence) -> Context:
     # A post without a date is treated as new: it gets the most recent prior.
-    return np.array([p.date.timestamp() if p.date else np.inf for p in posts])
+    dates = np.array([p.date.timestamp() if p.date else np.inf for p in posts], np.float64)
+    return Context(dates, [p.source.casefold() for p in posts], [p.post_kind.casefold() for p in posts])
+
+
+def group_rates(groups: Sequence[str], Y: np.ndarray, prior: np.ndarray, m: float = 2.0):
+    """Distinct group names and P(tag | group), smoothed towards ``prior`` with m posts."""
+    names = sorted(set(groups))
+    col = {g: i for i, g in enumerate(names)}
+    sums = np.zeros((len(names) + 1, Y.shape[1]))
+    n = np.zeros(len(names) + 1)
+    for g, y in zip(groups, Y):
+        sums[col[g]] += y
+        n[col[g]] += 1
+    rates = (sums + m * prior) / (n[:, None] + m)
+    return np.array(names, dtype=str), rates.astype(np.float32)
+
+
+def _lookup(names: np.ndarray, rates: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+    col = {str(g): i for i, g in enumerate(names)}
+    return rates[[col.get(g, len(names)) for g in groups]]
 
 
 def _similarities(docs, idx: np.ndarray, val: np.ndarray, n_docs: int) -> np.ndarray:
@@ -202,7 +239,7 @@ def _ranks(S: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.argsort(np.argsort(-S, axis=1, kind="stable"), axis=1))
 
 
-def assemble(base: Base, S, sims, L, dates) -> np.ndarray:
+def assemble(base: Base, S, sims, L, ctx: Context) -> np.ndarray:
     """Stack the FEATURES for every (post, tag) from the base scores."""
     n = S.shape[0]
     K10, K30 = (knn_votes(sims, base.Y, k) for k in KNN_K)
@@ -213,8 +250,10 @@ def assemble(base: Base, S, sims, L, dates) -> np.ndarray:
         S, K10, lx[:, :, 0], lx[:, :, 1], lx[:, :, 2], lx[:, :, 3],
         named, named * base.named_precision, np.tile(np.log(base.prior + 1e-4), (n, 1)),
         _ranks(S), _ranks(K10), named * S, named * K10, title_named * base.title_precision,
-        K30, recent_prior(base, dates),
+        K30, recent_prior(base, ctx.dates),
         (named[:, :, None] * base.cooc[None]).max(1), (K10[:, :, None] * base.cooc[None]).max(1),
+        _lookup(base.sources, base.source_rates, ctx.sources),
+        _lookup(base.kinds, base.kind_rates, ctx.kinds),
     ]  # fmt: skip
     return np.stack(cols, axis=2).astype(np.float32)
 
@@ -234,7 +273,7 @@ def gbm_predict(trees: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
         go_left = X[rows, trees["feature"][node]] <= trees["threshold"][node]
         step = np.where(go_left, trees["left"][node], trees["right"][node])
         node = np.where(leaf, node, step)
-    raw = trees["baseline"][0] + trees["value"][node].sum(axis=1)
+    raw = np.clip(trees["baseline"][0] + trees["value"][node].sum(axis=1), -50, 50)
     return 1.0 / (1.0 + np.exp(-raw))
 
 
