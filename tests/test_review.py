@@ -1,0 +1,93 @@
+"""`tags review`: changed posts relative to a git ref, Markdown report, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from tag_site import make_site
+
+from searchkit.tags import train
+
+GIT = ["git", "-c", "user.email=test@example.org", "-c", "user.name=Test",
+       "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]  # fmt: skip
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run([*GIT, "-C", str(repo), *args], check=True,
+                          capture_output=True, text=True).stdout  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("reviewrepo")
+    make_site(root / "content", untagged=0)
+    subprocess.run([*GIT, "init", "-q", str(root)], check=True)
+    (root / ".gitignore").write_text("index/\n")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "site")
+    train(root / "content", root / "index")
+    return root
+
+
+def review(repo: Path, *args: str):
+    return run_cli("tags", "review", "--content", str(repo / "content"),
+                   "--index", str(repo / "index"), *args)  # fmt: skip
+
+
+def test_clean_branch_exits_0(repo):
+    res = review(repo, "--base", "main")
+    assert res.exit_code == 0, res.output
+    assert "tags look complete" in res.stdout
+
+
+def test_untagged_new_post_is_reported_with_suggestions(repo):
+    git(repo, "checkout", "-q", "-b", "new-post")
+    try:
+        post = repo / "content" / "posts" / "fresh.md"
+        post.write_text(
+            "---\ntitle: Postgres vacuum and replication\ndate: 2024-02-01\n"
+            "source: Fixture Notes\npost_kind: article\n---\n"
+            "Postgres query planner, index, vacuum and replication lag on a busy table.\n"
+        )
+        res = review(repo)  # default base: merge base with main; untracked files count
+        assert res.exit_code == 1, res.output
+        assert "### Untagged posts" in res.stdout
+        assert "`posts/fresh.md`" in res.stdout and "**databases**" in res.stdout
+        git(repo, "add", ".")
+        git(repo, "commit", "-qm", "post")
+        res = review(repo, "--base", "main")
+        assert res.exit_code == 1 and "posts/fresh.md" in res.stdout
+        # Tagged now: clean again, unless a high-confidence tag is still missing.
+        post.write_text(post.read_text().replace("date:", "tags: [databases]\ndate:"))
+        res = review(repo, "--base", "main")
+        assert res.exit_code == 0, res.stdout
+    finally:
+        git(repo, "checkout", "-q", "-f", "main")
+        git(repo, "clean", "-qfd", "content")
+
+
+def test_tagged_post_missing_a_sure_tag_is_reported(repo):
+    post = repo / "content" / "posts" / "databases-0.md"
+    res = review(repo, str(post))
+    assert res.exit_code == 0
+    text = post.read_text()
+    try:
+        post.write_text(text.replace("[databases]", "[networking]"))
+        res = review(repo, str(post))
+        assert res.exit_code == 1, res.stdout
+        assert "missing a likely tag" in res.stdout and "**databases**" in res.stdout
+    finally:
+        post.write_text(text)
+
+
+def test_bad_ref_and_no_repo_exit_2(repo, tmp_path):
+    res = review(repo, "--base", "no-such-ref")
+    assert res.exit_code == 2
+    assert "searchkit: error: git" in res.stderr
+    make_site(tmp_path / "content", per_topic=1, untagged=1)
+    res = run_cli("tags", "review", "--content", str(tmp_path / "content"),
+                  "--index", str(tmp_path / "index"))  # fmt: skip
+    assert res.exit_code == 2

@@ -1,0 +1,141 @@
+"""`tags apply`: minimal, byte-for-byte front-matter edits and refusing stale writes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, run_cli
+
+from searchkit.content import fingerprint, read_post
+from searchkit.tag_apply import ApplyError, add_tags, plan_change, write_change
+
+NEW = ["observability", "ci/cd"]
+
+
+@pytest.fixture
+def posts(tmp_path: Path) -> Path:
+    dest = tmp_path / "content"
+    shutil.copytree(FIXTURES / "tag-apply", dest)
+    return dest
+
+
+def _only_added_lines(before: bytes, after: bytes, changed: dict[bytes, bytes]) -> None:
+    """``after`` is ``before`` with exactly the ``changed`` line replacements."""
+    expected = before
+    for old, new in changed.items():
+        assert expected.count(old) == 1, old
+        expected = expected.replace(old, new)
+    assert after == expected
+
+
+def test_yaml_block_list_keeps_comments_quotes_and_body(posts):
+    f = posts / "yaml-block.md"
+    before = f.read_bytes()
+    after = add_tags(before, NEW)
+    _only_added_lines(before, after, {
+        b'  - "deployments"   # trailing comment\n':
+        b'  - "deployments"   # trailing comment\n  - "observability"\n  - "ci/cd"\n',
+    })  # fmt: skip
+
+
+def test_yaml_flow_list(posts):
+    before = (posts / "yaml-flow.md").read_bytes()
+    _only_added_lines(before, add_tags(before, NEW), {
+        b"tags: [nginx, caching]\n": b"tags: [nginx, caching, observability, ci/cd]\n",
+    })  # fmt: skip
+
+
+def test_yaml_without_tags_gets_one_line(posts):
+    before = (posts / "yaml-none.md").read_bytes()
+    _only_added_lines(before, add_tags(before, ["yes", "1.0", "kubernetes"]), {
+        b"post_kind: link\n": b'post_kind: link\ntags: ["yes", "1.0", kubernetes]\n',
+    })  # fmt: skip
+
+
+def test_toml_array_before_a_table(posts):
+    before = (posts / "toml-post.md").read_bytes()
+    _only_added_lines(before, add_tags(before, NEW), {
+        b"tags = [\"supply-chain\", 'security']\n":
+        b"tags = [\"supply-chain\", 'security', \"observability\", \"ci/cd\"]\n",
+    })  # fmt: skip
+
+
+def test_json_multiline_array(posts):
+    before = (posts / "json-post.md").read_bytes()
+    _only_added_lines(before, add_tags(before, NEW), {
+        b'    "alerting"\n': b'    "alerting",\n    "observability",\n    "ci/cd"\n',
+    })  # fmt: skip
+
+
+def test_crlf_file_stays_crlf(posts):
+    before = (posts / "crlf-post.md").read_bytes()
+    after = add_tags(before, NEW)
+    _only_added_lines(before, after, {
+        b"- restore\r\n": b"- restore\r\n- observability\r\n- ci/cd\r\n",
+    })  # fmt: skip
+    assert after.count(b"\n") == after.count(b"\r\n")
+
+
+@pytest.mark.parametrize("name", ["yaml-block.md", "yaml-flow.md", "yaml-none.md",
+                                  "toml-post.md", "json-post.md", "crlf-post.md"])  # fmt: skip
+def test_every_format_round_trips_through_the_reader(posts, name):
+    f = posts / name
+    old, _ = read_post(f, posts)
+    change = plan_change(f, posts, ["platform"])
+    write_change(change)
+    new, _ = read_post(f, posts)
+    assert new.tags == old.tags + ["platform"]
+    assert new.body == old.body and new.title == old.title
+    assert plan_change(f, posts, ["platform"]) is None  # already there: nothing to do
+
+
+def test_a_post_changed_since_the_suggestion_is_not_overwritten(posts):
+    f = posts / "yaml-flow.md"
+    change = plan_change(f, posts, ["observability"])
+    f.write_bytes(f.read_bytes().replace(b"Tuning", b"Tuning again"))
+    edited = f.read_bytes()
+    with pytest.raises(ApplyError, match="changed since"):
+        write_change(change)
+    assert f.read_bytes() == edited
+    stale = fingerprint(b"what the suggestion saw")
+    fresh = plan_change(f, posts, ["observability"])
+    with pytest.raises(ApplyError, match="changed since"):
+        write_change(fresh, stale)
+    assert f.read_bytes() == edited
+
+
+def test_unsafe_front_matter_is_refused(tmp_path):
+    f = tmp_path / "odd.md"
+    f.write_bytes(b"---\ntitle: x\ntags: !!set {a: null}\n---\nbody\n")
+    before = f.read_bytes()
+    with pytest.raises(ApplyError):
+        plan_change(f, tmp_path, ["b"])
+    assert f.read_bytes() == before
+
+
+def test_cli_apply_prints_a_diff_without_write(posts):
+    import json
+
+    f = posts / "toml-post.md"
+    before = f.read_bytes()
+    plan = posts.parent / "plan.json"
+    plan.write_text(json.dumps([{"path": "toml-post.md", "fingerprint": fingerprint(before),
+                                 "suggestions": [{"tag": "signing", "score": 0.9}]}]))  # fmt: skip
+    res = run_cli("tags", "apply", "--content", str(posts), "--index", str(posts.parent / "i"),
+                  "--from", str(plan))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert '+tags = ["supply-chain", \'security\', "signing"]' in res.stdout
+    assert f.read_bytes() == before
+    res = run_cli("tags", "apply", "--content", str(posts), "--index", str(posts.parent / "i"),
+                  "--from", str(plan), "--write")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert b'"signing"]' in f.read_bytes()
+    f.write_bytes(before)  # the post changes after the suggestions were made
+    f.write_bytes(before + b"\nA new paragraph.\n")
+    res = run_cli("tags", "apply", "--content", str(posts), "--index", str(posts.parent / "i"),
+                  "--from", str(plan), "--write")  # fmt: skip
+    assert res.exit_code == 2
+    assert "changed since the suggestion" in res.stderr
+    assert b"signing" not in f.read_bytes()
