@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .review import HIGH_CONFIDENCE
 from .tag_features import lexical_matrix
 from .tagging import MIN_POSTS, label_matrix, tag_vocabulary, training_posts
 
@@ -103,6 +104,7 @@ class SplitResult:
     rows: dict[str, dict[str, float]] = field(default_factory=dict)
     per_tag: list[tuple[str, int, float, float]] = field(default_factory=list)
     n_cold: int = 0
+    sure: tuple[int, int] = (0, 0)  # suggestions scoring >= HIGH_CONFIDENCE, right ones
 
 
 def _baselines(train, test, tags, L_te) -> dict[str, np.ndarray]:
@@ -175,6 +177,8 @@ def evaluate(
             row = rank_metrics(S, Y) | _thr(preds[method], Y)
             acc.setdefault(method, []).append(row)
             acc.setdefault(f"{method} (cold posts)", []).append(rank_metrics(S[cold], Y[cold]))
+        sure = (scores["searchkit model"] >= HIGH_CONFIDENCE) & (Y.sum(1) > 0)[:, None]
+        result.sure = (result.sure[0] + int(sure.sum()), result.sure[1] + int((sure & Y).sum()))
         ngold, prec, rec = threshold_metrics(preds["searchkit model"], Y)["per_tag"]
         for j, t in enumerate(model.tags):
             per_tag_acc.setdefault(t, []).append((int(ngold[j]), prec[j], rec[j]))
@@ -211,6 +215,9 @@ def format_result(r: SplitResult, *, per_tag_rows: int = 30) -> str:
     for method, row in r.rows.items():
         cells = [f"{row[c]:.3f}" if c in row else "" for c in cols]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    n_sure, right = r.sure
+    lines += ["", f"Suggestions scoring >= {HIGH_CONFIDENCE} (what `tags review` flags on tagged "
+              f"posts): {n_sure}, precision {right / max(n_sure, 1):.2f}."]  # fmt: skip
     lines += ["", "| tag | support | precision | recall |", "|---|---:|---:|---:|"]
     for t, sup, p, rc in r.per_tag[:per_tag_rows]:
         lines.append(f"| {t} | {sup} | {p:.2f} | {rc:.2f} |")

@@ -14,6 +14,7 @@ Three kinds of evidence feed the tag model:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -130,6 +131,12 @@ def name_variants(key: str) -> set[str]:
     return {k for k in out if k}
 
 
+@functools.lru_cache(maxsize=4096)
+def exact_keys(tag: str) -> frozenset[str]:
+    """The keys a tag's name matches, cached: suggest calls this for every tag."""
+    return frozenset(name_variants(name_key(tag)))
+
+
 def ngram_keys(words: Sequence[str]) -> Counter[str]:
     """Keys of every run of 1 to MAX_NGRAM words, concatenated."""
     keys: Counter[str] = Counter()
@@ -159,7 +166,7 @@ def lexical_matrix(post: Post, tags: Sequence[str], stem_keys: Sequence[str]) ->
         parts.append(ngram_keys(analyze(text)))
     out = np.zeros((len(tags), 4), np.float32)
     for j, tag in enumerate(tags):
-        exact = name_variants(name_key(tag))
+        exact = exact_keys(tag)
         out[j, 0] = sum(parts[0][k] for k in exact)
         out[j, 1] = sum(parts[1][k] for k in exact)
         out[j, 2] = parts[2][stem_keys[j]]

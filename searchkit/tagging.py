@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ModelError
-from .schema import analyze
+from .schema import analyzer
+
+ANALYZER = analyzer()
 from .tag_features import Vectorizer, lexical_matrix, tag_stem_key, term_counts
-from .tag_features import _WORD as WORD_RE
 
 MIN_POSTS = 5  # a tag needs this many tagged training posts to be learned
 KNN_K = (10, 30)  # k=10 was best alone; k=30 adds a smoother vote
@@ -95,12 +96,15 @@ class TagModel:
     # ---------------------------------------------------------------- scoring
     def features(self, posts: Sequence, counts: Sequence[Counter] | None = None) -> np.ndarray:
         """Meta-model features, shape (len(posts), tags, len(FEATURES))."""
+        return self._features(posts, counts)[0]
+
+    def _features(self, posts: Sequence, counts: Sequence[Counter] | None = None):
         counts = counts if counts is not None else [term_counts(p) for p in posts]
         rows = [self.base.vec.row(c) for c in counts]
         S = np.stack([v @ self.base.W[i] + self.base.b for i, v in rows])
         sims = np.stack([_similarities(self.base.docs, i, v, len(self.base.Y)) for i, v in rows])
         L = np.stack([lexical_matrix(p, self.tags, self.stem_keys) for p in posts])
-        return assemble(self.base, S, sims, L, post_context(posts))
+        return assemble(self.base, S, sims, L, post_context(posts)), L
 
     def predict(self, posts: Sequence) -> np.ndarray:
         """Calibrated scores, shape (len(posts), tags)."""
@@ -118,7 +122,9 @@ class TagModel:
     ) -> list[Suggestion]:
         """The best tags for ``post`` above the threshold, best first."""
         counts = term_counts(post)
-        scores = gbm_predict(self.trees, self.features([post], [counts])[0])
+        F, L = self._features([post], [counts])
+        scores = gbm_predict(self.trees, F[0])
+        surface = _surface_forms(post)
         have = {t.casefold() for t in post.tags}
         cut = self.tag_thresholds if threshold is None else np.full(len(self.tags), threshold)
         out: list[Suggestion] = []
@@ -128,17 +134,17 @@ class TagModel:
             present = self.tags[j].casefold() in have
             if (present and not include_present) or scores[j] < cut[j]:
                 continue
-            why = self.reasons(post, counts, int(j), n_reasons)
+            why = self.reasons(counts, int(j), L[0, j], surface, n_reasons)
             out.append(Suggestion(self.tags[j], float(scores[j]), why, present))
         return out
 
-    def reasons(self, post, counts: Counter, j: int, n: int = 3) -> tuple[str, ...]:
-        """The words of ``post`` that weigh most for tag ``j`` in the linear model."""
+    def reasons(
+        self, counts: Counter, j: int, lex: np.ndarray, surface: dict[str, str], n: int = 3
+    ) -> tuple[str, ...]:
+        """Why tag ``j``: the post names it, and the words that weigh most for it."""
         idx, val = self.base.vec.row(counts)
         contrib = val * self.base.W[idx, j]
-        surface = _surface_forms(post)
         words: list[str] = []
-        lex = lexical_matrix(post, [self.tags[j]], [self.stem_keys[j]])[0]
         if lex.sum() > 0:
             where = "title" if lex[0] + lex[2] > 0 else "text"
             words.append(f"names '{self.tags[j]}' in the {where}")
@@ -156,13 +162,12 @@ class TagModel:
 
 
 def _surface_forms(post) -> dict[str, str]:
-    """Analysed term -> a word as the post writes it (for readable reasons)."""
+    """Analysed term -> the word as the post writes it (for readable reasons)."""
     out: dict[str, str] = {}
-    text = " ".join([post.title or "", post.tldr or "", post.summary or "", post.body or ""])
-    for word in WORD_RE.findall(text):
-        terms = analyze(word)
-        if len(terms) == 1 and terms[0] not in out:
-            out[terms[0]] = word.lower()
+    for name in ("title", "tldr", "summary", "body"):
+        text = getattr(post, name, "") or ""
+        for tok in ANALYZER(text, chars=True):
+            out.setdefault(tok.text, text[tok.startchar : tok.endchar].lower())
     return out
 
 

@@ -1,0 +1,70 @@
+"""Tagging speed: train seconds, suggest ms per post in process, cold-process suggest.
+
+Usage: python benchmarks/bench_tags.py CORPUS_DIR [--posts N]
+Trains into a temporary index folder; the corpus is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("corpus", type=Path)
+    ap.add_argument("--posts", type=int, default=200, help="posts to time suggest on")
+    args = ap.parse_args()
+    if not args.corpus.is_dir():
+        print(f"skipped: corpus not found: {args.corpus}")
+        return 0
+    from searchkit.content import load_posts
+    from searchkit.tag_store import load_model
+    from searchkit.tags import train
+
+    posts = load_posts(args.corpus).posts
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Path(tmp) / "index"
+        t0 = time.perf_counter()
+        model = train(args.corpus, index)
+        train_s = time.perf_counter() - t0
+        size = sum(f.stat().st_size for f in index.iterdir()) / 1e6
+        t0 = time.perf_counter()
+        model = load_model(index)
+        load_ms = (time.perf_counter() - t0) * 1000
+        sample = posts[:: max(1, len(posts) // args.posts)][: args.posts]
+        times = []
+        for p in sample:
+            t0 = time.perf_counter()
+            model.suggest(p)
+            times.append((time.perf_counter() - t0) * 1000)
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        cmd = [sys.executable, "-m", "searchkit", "tags", "suggest", "--content",
+               str(args.corpus), "--index", str(index), str(sample[0].id and
+               args.corpus / sample[0].id)]  # fmt: skip
+        cold = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True, capture_output=True)
+            cold.append(time.perf_counter() - t0)
+    print(f"corpus: {args.corpus} ({len(posts)} posts, {len(model.tags)} tags learned)")
+    print(f"train: {train_s:.1f} s; model on disk {size:.1f} MB; load {load_ms:.0f} ms")
+    print(
+        f"suggest in process: median {statistics.median(times):.1f} ms/post, "
+        f"p95 {sorted(times)[int(len(times) * 0.95) - 1]:.1f} ms ({len(times)} posts)"
+    )
+    print(f"cold process 'searchkit tags suggest PATH': median {statistics.median(cold):.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
