@@ -1,4 +1,10 @@
-"""Scratch experiments for the tag model (not shipped API). Usage: exp_tags.py CORPUS."""
+"""Scratch experiments behind the tag model's design (not shipped API).
+
+Usage: MODE=random|forward python benchmarks/exp_tags.py CORPUS
+Prints base scorers, a logistic-regression and a tree meta-model on the time
+split; metrics here average over all test posts (the shipped `tags eval`
+skips posts with no learned tag, as Annif does). See the README "Tags".
+"""
 
 from __future__ import annotations
 
@@ -69,7 +75,7 @@ def main(root):
     print(fmt("name in text (exact)", metrics(name, Yte)))
     name2 = (L_te[:, :, 0] * 4 + L_te[:, :, 1] + L_te[:, :, 2] * 4 + L_te[:, :, 3]) + 1e-3 * prior
     print(fmt("name in text (exact+stem)", metrics(name2, Yte)))
-    cold = ~((L_te[:, :, :] .sum(2) > 0) & Yte).any(1)
+    cold = ~((L_te[:, :, :].sum(2) > 0) & Yte).any(1)
     print("cold test posts", cold.sum())
 
     vec = Vectorizer.fit(tc_tr)
@@ -80,11 +86,21 @@ def main(root):
 
     def base_scores(Xa, Ya, La, Xb, Lb, k=10, C=1.0):
         """svc margins, knn votes, name precision for rows b, models fitted on a."""
-        S = np.stack([LinearSVC(C=C).fit(Xa, Ya[:, j]).decision_function(Xb) if Ya[:, j].any() else np.full(Xb.shape[0], -1.0) for j in range(Ya.shape[1])], 1)
+        S = np.stack(
+            [
+                LinearSVC(C=C).fit(Xa, Ya[:, j]).decision_function(Xb)
+                if Ya[:, j].any()
+                else np.full(Xb.shape[0], -1.0)
+                for j in range(Ya.shape[1])
+            ],
+            1,
+        )
         sim = (Xb @ Xa.T).toarray()
         idx = np.argsort(-sim, 1)[:, :k]
         ws = np.take_along_axis(sim, idx, 1)
-        K = np.einsum("nk,nkt->nt", ws, Ya[idx].astype(float)) / np.maximum(ws.sum(1, keepdims=True), 1e-9)
+        K = np.einsum("nk,nkt->nt", ws, Ya[idx].astype(float)) / np.maximum(
+            ws.sum(1, keepdims=True), 1e-9
+        )
         named_a = La.sum(2) > 0
         prec = ((named_a & Ya).sum(0) + 0.5) / (named_a.sum(0) + 1.0)
         ta = (La[:, :, 0] + La[:, :, 2]) > 0
@@ -92,26 +108,26 @@ def main(root):
         idx = idx[:, :]
         sim30 = np.argsort(-sim, 1)[:, :30]
         ws = np.take_along_axis(sim, sim30, 1)
-        K30 = np.einsum("nk,nkt->nt", ws, Ya[sim30].astype(float)) / np.maximum(ws.sum(1, keepdims=True), 1e-9)
+        K30 = np.einsum("nk,nkt->nt", ws, Ya[sim30].astype(float)) / np.maximum(
+            ws.sum(1, keepdims=True), 1e-9
+        )
         co = (Ya.T.astype(float) @ Ya) / np.maximum(Ya.sum(0), 1)[:, None]
         np.fill_diagonal(co, 0)
-        tsim = (Xb[:, :] @ Xa.T).toarray()
         Ba = (Xa > 0).astype(np.float32)
-        cnt = (Ba.T @ Ya.astype(np.float32))
+        cnt = Ba.T @ Ya.astype(np.float32)
         dfa = np.asarray(Ba.sum(0)).ravel()
         pr = (cnt + 0.1) / (dfa[:, None] + 1.0)
         pr[dfa < 3] = 0
         pr[pr < 0.3] = 0
         from scipy import sparse
+
         prs = sparse.csr_matrix(pr)
         Bb = (Xb > 0).tocsr()
         A = np.zeros((Xb.shape[0], Ya.shape[1]))
-        At = np.zeros((Xb.shape[0], Ya.shape[1]))
         for i in range(Xb.shape[0]):
-            cols = Bb.indices[Bb.indptr[i]:Bb.indptr[i+1]]
+            cols = Bb.indices[Bb.indptr[i] : Bb.indptr[i + 1]]
             if len(cols):
                 A[i] = prs[cols].max(0).toarray().ravel()
-                tcols = [c for c in cols if c in TITLE_COLS[i + (0 if Xb.shape[0]!=len(test) else 0)]] if False else []
         return S, K, (prec, prect, K30, co, A)
 
     def feats(S, K, extra, Lb, prior, TP):
@@ -121,15 +137,33 @@ def main(root):
         rs = np.argsort(np.argsort(-S, 1), 1)
         rk = np.argsort(np.argsort(-K, 1), 1)
         named = (Lb.sum(2) > 0).astype(float)
-        F = [S, K, np.log1p(Lb[:, :, 0]), np.log1p(Lb[:, :, 1]), np.log1p(Lb[:, :, 2]), np.log1p(Lb[:, :, 3]),
-             named, named * prec[None], np.tile(np.log(prior + 1e-4), (n, 1)), 1 / (1 + rs), 1 / (1 + rk),
-             named * S, named * K, tnamed * prect[None], K30, TP,
-             (named[:, :, None] * co[None]).max(1), (K[:, :, None] * co[None]).max(1), A]
+        F = [
+            S,
+            K,
+            np.log1p(Lb[:, :, 0]),
+            np.log1p(Lb[:, :, 1]),
+            np.log1p(Lb[:, :, 2]),
+            np.log1p(Lb[:, :, 3]),
+            named,
+            named * prec[None],
+            np.tile(np.log(prior + 1e-4), (n, 1)),
+            1 / (1 + rs),
+            1 / (1 + rk),
+            named * S,
+            named * K,
+            tnamed * prect[None],
+            K30,
+            TP,
+            (named[:, :, None] * co[None]).max(1),
+            (K[:, :, None] * co[None]).max(1),
+            A,
+        ]
         return np.stack(F, 2)
 
     t0 = time.time()
     rng = np.random.default_rng(0)
     folds = rng.permutation(len(train)) % 5
+
     def time_prior(rows_dates, Ya, dates_a, window=150, exclude_self=False):
         out = np.zeros((len(rows_dates), Ya.shape[1]))
         for i, d in enumerate(rows_dates):
@@ -139,10 +173,13 @@ def main(root):
             nn = np.argsort(dist, kind="stable")[:window]
             out[i] = Ya[nn].mean(0)
         return out
-    dtr = np.array([p.date.timestamp() for p in train]); dte = np.array([p.date.timestamp() for p in test])
+
+    dtr = np.array([p.date.timestamp() for p in train])
+    dte = np.array([p.date.timestamp() for p in test])
     NF = 19
     OOF = np.zeros((len(train), len(tags), NF))
     import os
+
     MODE = os.environ.get("MODE", "random")
     if MODE == "forward":
         blocks = np.arange(len(train)) * 6 // len(train)
@@ -174,8 +211,11 @@ def main(root):
         print(fmt(f"meta lr C={C}", metrics(P, Yte)))
         print(fmt("   cold", metrics(P[cold], Yte[cold])))
     from sklearn.ensemble import HistGradientBoostingClassifier
+
     t0 = time.time()
-    gb = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=7, random_state=0).fit(Xm, ym)
+    gb = HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.1, max_leaf_nodes=7, random_state=0
+    ).fit(Xm, ym)
     P = gb.predict_proba(Xt)[:, 1].reshape(len(test), -1)
     print(fmt("meta gbm", metrics(P, Yte)), time.time() - t0)
     print(fmt("   cold", metrics(P[cold], Yte[cold])))
@@ -194,6 +234,11 @@ def analyse(root):
     ftr = Counter(t for p in train for t in p.tags)
     fte = Counter(t for p in test for t in p.tags)
     print("test top", [(t, n, ftr[t]) for t, n in fte.most_common(40)])
-    print("test tags/post", sum(len(p.tags) for p in test) / len(test), "train", sum(len(p.tags) for p in train) / len(train))
+    print(
+        "test tags/post",
+        sum(len(p.tags) for p in test) / len(test),
+        "train",
+        sum(len(p.tags) for p in train) / len(train),
+    )
     for p in test[::40]:
         print(p.date.date(), p.title, "|", p.tags, "|", p.summary[:150])

@@ -96,8 +96,12 @@ def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
 @site_options
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @_suggest_options
-@click.option("--from", "from_file", type=click.File("r"),
-              help="Apply these suggestions (JSON from 'tags suggest --json', edited).")  # fmt: skip
+@click.option(
+    "--from",
+    "from_file",
+    type=click.File("r"),
+    help="Apply these suggestions (JSON from 'tags suggest --json', edited).",
+)
 @click.option("--write", is_flag=True, help="Change the files (default: print the diff).")
 def apply(cfg: Config, paths, limit, threshold, from_file, write):
     """Write suggested tags into the posts' front matter, changing only the tags entry.
@@ -144,7 +148,9 @@ def apply(cfg: Config, paths, limit, threshold, from_file, write):
 @tags.command()
 @site_options
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@click.option("--base", help="Git ref to compare with (default: merge base with the default branch).")
+@click.option(
+    "--base", help="Git ref to compare with (default: merge base with the default branch)."
+)
 @click.option("-o", "--output", type=click.File("w"), help="Also write the report to this file.")
 def review(cfg: Config, paths, base, output):
     """Report untagged and under-tagged posts added or changed since a git ref (Markdown).

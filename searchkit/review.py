@@ -61,7 +61,10 @@ class ReviewReport:
             for item in self.missing:
                 has = ", ".join(f"`{t}`" for t in item.tags)
                 lines.append(f"- `{item.path}` (has {has}): {_fmt(item.suggestions)}")
-        lines += ["", "Apply with `searchkit tags apply PATH --write` (it prints a diff without --write)."]
+        lines += [
+            "",
+            "Apply with `searchkit tags apply PATH --write` (it prints a diff without --write).",
+        ]
         return "\n".join(lines) + "\n"
 
 

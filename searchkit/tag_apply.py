@@ -44,7 +44,7 @@ class Change:
 
 
 _YAML_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/+-]*$")
-_YAML_SPECIAL = frozenset("true false yes no on off null ~ y n".split())
+_YAML_SPECIAL = frozenset(["true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"])
 _TAGS_KEY = re.compile(r"^(tags)[ \t]*:(.*)$", re.IGNORECASE)
 _TOML_KEY = re.compile(r"^(tags)[ \t]*=[ \t]*(.*)$", re.IGNORECASE)
 
@@ -253,7 +253,7 @@ def _insert_array(text: str, key_at: int, tags, eol: str, *, toml=False, yaml=Fa
         return text[: open_at + 1] + ", ".join(new) + text[close:]
     last = open_at + 1 + len(inner.rstrip())
     if "\n" in inner:  # one item per line: add lines with the same indent
-        indent = re.search(r"\n([ \t]*)\S[^\n]*$", text[: last]).group(1)
+        indent = re.search(r"\n([ \t]*)\S[^\n]*$", text[:last]).group(1)
         trailing_comma = text[last - 1] == ","
         sep = eol + indent
         added = "".join(sep + t + "," for t in new) if trailing_comma else "".join(

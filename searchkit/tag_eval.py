@@ -158,9 +158,10 @@ def evaluate(
         tags = tag_vocabulary(posts, min_posts)
         fold = iterative_stratification(label_matrix(posts, tags), folds, seed)
         parts = [
-            ([p for p, f in zip(posts, fold) if f != k], [p for p, f in zip(posts, fold) if f == k])
+            ([p for p, f in zip(posts, fold, strict=True) if f != k],
+             [p for p, f in zip(posts, fold, strict=True) if f == k])
             for k in range(folds)
-        ]
+        ]  # fmt: skip
     acc: dict[str, list] = {}
     per_tag_acc: dict[str, list] = {}
     result = SplitResult(split, 0, 0, 0)
@@ -200,8 +201,11 @@ def _thr(pred: np.ndarray, Y: np.ndarray) -> dict[str, float]:
 
 def format_result(r: SplitResult, *, per_tag_rows: int = 30) -> str:
     """A Markdown table of one split's figures."""
-    title = "Time split (oldest 80% train, newest 20% test)" if r.name == "time" else (
-        "K-fold cross-validation (iterative stratification), mean over folds")
+    title = (
+        "Time split (oldest 80% train, newest 20% test)"
+        if r.name == "time"
+        else ("K-fold cross-validation (iterative stratification), mean over folds")
+    )
     cols = list(RANK_METRICS) + ["micro-F1", "macro-F1"]
     lines = [
         f"### {title}",

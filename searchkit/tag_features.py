@@ -49,7 +49,7 @@ def term_counts(post: Post) -> Counter[str]:
         toks = analyze(post.text(f.name) or "")
         for t in toks:
             counts[t] += f.weight
-        for a, b in zip(toks, toks[1:]):
+        for a, b in zip(toks, toks[1:], strict=False):
             counts[f"{a} {b}"] += f.weight
     if post.source:
         counts["source=" + post.source.casefold()] += META_WEIGHT

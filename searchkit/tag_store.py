@@ -98,7 +98,9 @@ def read_model_meta(index_dir: Path | str) -> dict | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise ModelError(f"{path}: unreadable tag model ({exc}); run 'searchkit tags train'")
+        raise ModelError(
+            f"{path}: unreadable tag model ({exc}); run 'searchkit tags train'"
+        ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelError(f"{path}: tag model format not supported; run 'searchkit tags train'")
     return doc

@@ -16,12 +16,12 @@ from .tagging import (
     SVM_C,
     Base,
     TagModel,
-    group_rates,
-    post_context,
     assemble,
     check_trainable,
     gbm_predict,
+    group_rates,
     label_matrix,
+    post_context,
     tag_vocabulary,
     training_fingerprint,
     training_posts,
@@ -34,7 +34,6 @@ THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
 # Per-tag thresholds are pulled towards the global one with this many
 # pseudo-positives, so a tag with 6 posts does not get a threshold from noise.
 THRESHOLD_SHRINK = 20
-
 
 
 class Prepared:
@@ -150,7 +149,7 @@ def export_trees(gbm) -> dict[str, np.ndarray]:
     return out
 
 
-def tune_thresholds(P: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+def tune_thresholds(scores: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
     """Global threshold maximising micro-F1, and per-tag ones shrunk towards it."""
     Yb = Y.astype(bool)
 
@@ -158,9 +157,11 @@ def tune_thresholds(P: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
         tp = (pred & gold).sum(0)
         return 2 * tp / np.maximum(pred.sum(0) + gold.sum(0), 1)
 
-    micro = [2 * (P >= t)[Yb].sum() / max((P >= t).sum() + Yb.sum(), 1) for t in THRESHOLD_GRID]
+    micro = [
+        2 * (scores >= t)[Yb].sum() / max((scores >= t).sum() + Yb.sum(), 1) for t in THRESHOLD_GRID
+    ]
     best = float(THRESHOLD_GRID[int(np.argmax(micro))])
-    per_tag = np.stack([f1(P >= t, Yb) for t in THRESHOLD_GRID])  # (grid, tags)
+    per_tag = np.stack([f1(scores >= t, Yb) for t in THRESHOLD_GRID])  # (grid, tags)
     tag_best = THRESHOLD_GRID[np.argmax(per_tag, axis=0)]
     n = Yb.sum(0)
     shrunk = (n * tag_best + THRESHOLD_SHRINK * best) / (n + THRESHOLD_SHRINK)
@@ -194,7 +195,7 @@ def train_model(
     threshold, tag_thresholds = tune_thresholds(P, prep.Y)
     base = fit_base(prep.vec, prep.X, prep.Y, prep.L, prep.ctx)
     meta = {
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "posts": len(posts),
         "min_posts": min_posts,
         "fingerprint": training_fingerprint(posts),

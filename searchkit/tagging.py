@@ -28,9 +28,9 @@ import numpy as np
 
 from .errors import ModelError
 from .schema import analyzer
+from .tag_features import Vectorizer, lexical_matrix, tag_stem_key, term_counts
 
 ANALYZER = analyzer()
-from .tag_features import Vectorizer, lexical_matrix, tag_stem_key, term_counts
 
 MIN_POSTS = 5  # a tag needs this many tagged training posts to be learned
 KNN_K = (10, 30)  # k=10 was best alone; k=30 adds a smoother vote
@@ -188,7 +188,9 @@ class Context:
 def post_context(posts: Sequence) -> Context:
     # A post without a date is treated as new: it gets the most recent prior.
     dates = np.array([p.date.timestamp() if p.date else np.inf for p in posts], np.float64)
-    return Context(dates, [p.source.casefold() for p in posts], [p.post_kind.casefold() for p in posts])
+    return Context(
+        dates, [p.source.casefold() for p in posts], [p.post_kind.casefold() for p in posts]
+    )
 
 
 def group_rates(groups: Sequence[str], Y: np.ndarray, prior: np.ndarray, m: float = 2.0):
@@ -197,7 +199,7 @@ def group_rates(groups: Sequence[str], Y: np.ndarray, prior: np.ndarray, m: floa
     col = {g: i for i, g in enumerate(names)}
     sums = np.zeros((len(names) + 1, Y.shape[1]))
     n = np.zeros(len(names) + 1)
-    for g, y in zip(groups, Y):
+    for g, y in zip(groups, Y, strict=True):
         sums[col[g]] += y
         n[col[g]] += 1
     rates = (sums + m * prior) / (n[:, None] + m)

@@ -37,9 +37,7 @@ def make_site(root: Path, *, per_topic: int = 8, untagged: int = 3) -> Path:
         for i in range(per_topic):
             named = topic if i % 2 == 0 else words[i % len(words)]
             title = f"{named.capitalize()} notes number {i}"
-            body = " ".join(
-                _sentence(rng, words + FILLER.split(), 12) for _ in range(4)
-            )
+            body = " ".join(_sentence(rng, words + FILLER.split(), 12) for _ in range(4))
             _write(posts / f"{topic}-{i}.md", title, [topic], body, day)
             day += 1
     for i in range(untagged):

@@ -18,8 +18,8 @@ from searchkit.errors import ModelError
 from searchkit.tag_eval import iterative_stratification, rank_metrics, time_split
 from searchkit.tag_store import load_model, save_model
 from searchkit.tag_vocab import variant_key, vocabulary_report
-from searchkit.tags import fresh_model, suggest, train
 from searchkit.tagging import gbm_predict
+from searchkit.tags import fresh_model, suggest, train
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +163,9 @@ def test_vocabulary_report_finds_variants_and_pairs(tmp_path):
     tags = [["CI/CD", "gitops"], ["ci-cd", "gitops"], ["snapshot"], ["snapshots"],
             ["helm", "charts"], ["helm", "charts"], ["helm", "charts"], ["lonely"]]  # fmt: skip
     for i, t in enumerate(tags):
-        (posts_dir / f"p{i}.md").write_text(f"---\ntitle: Post {i}\ntags: {json.dumps(t)}\n---\nx\n")
+        (posts_dir / f"p{i}.md").write_text(
+            f"---\ntitle: Post {i}\ntags: {json.dumps(t)}\n---\nx\n"
+        )
     report = vocabulary_report(load_posts(posts_dir).posts)
     groups = {frozenset(g) for g in report.variants}
     assert frozenset({"CI/CD", "ci-cd"}) in groups
