@@ -83,6 +83,23 @@ def test_tagged_post_missing_a_sure_tag_is_reported(repo):
         post.write_text(text)
 
 
+def test_paths_outside_the_content_folder_are_skipped(repo):
+    res = review(repo, str(repo / ".gitignore"))
+    assert res.exit_code == 0 and "0 post(s)" in res.stdout
+
+
+def test_pre_commit_hook_runs_the_review_command():
+    import yaml
+    from conftest import REPO
+
+    (hook,) = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert hook["entry"].split()[1:] == ["tags", "review"]
+    assert hook["pass_filenames"] is True
+    workflow = yaml.safe_load((REPO / "docs/examples/tag-review.yml").read_text())
+    steps = workflow["jobs"]["tag-review"]["steps"]
+    assert any("searchkit tags review" in s.get("run", "") for s in steps)
+
+
 def test_bad_ref_and_no_repo_exit_2(repo, tmp_path):
     res = review(repo, "--base", "no-such-ref")
     assert res.exit_code == 2
