@@ -17,7 +17,14 @@ import numpy as np
 
 from .review import HIGH_CONFIDENCE
 from .tag_features import lexical_matrix
-from .tagging import MIN_POSTS, label_matrix, tag_vocabulary, training_posts
+from .tagging import (
+    FEATURES,
+    MIN_POSTS,
+    gbm_predict,
+    label_matrix,
+    tag_vocabulary,
+    training_posts,
+)
 
 RANK_METRICS = ("P@1", "P@3", "R@3", "F1@3", "NDCG@5")
 
@@ -122,7 +129,14 @@ def evaluate_split(name: str, train: Sequence, test: Sequence, *, train_fn, min_
     tags = model.tags
     Y = label_matrix(test, tags).astype(bool)
     L = np.stack([lexical_matrix(p, tags, model.stem_keys) for p in test])
-    scores = {"searchkit model": model.predict(test), **_baselines(train, test, tags, L)}
+    F = model.features(test)
+    scores = {
+        "searchkit model": gbm_predict(model.trees, F.reshape(-1, F.shape[2])).reshape(Y.shape),
+        **_baselines(train, test, tags, L),
+        # The model's own base scorers alone, to show what the stacking adds.
+        "linear SVM alone": F[:, :, FEATURES.index("svm")],
+        "k-NN (k=10) alone": F[:, :, FEATURES.index("knn10")],
+    }
     preds = {
         "searchkit model": scores["searchkit model"] >= model.tag_thresholds,
         "most frequent tags": _top_k(scores["most frequent tags"], 3),
@@ -175,7 +189,7 @@ def evaluate(
         result.n_tags += len(model.tags)
         result.n_cold += int((cold & (Y.sum(1) > 0)).sum())
         for method, S in scores.items():
-            row = rank_metrics(S, Y) | _thr(preds[method], Y)
+            row = rank_metrics(S, Y) | (_thr(preds[method], Y) if method in preds else {})
             acc.setdefault(method, []).append(row)
             acc.setdefault(f"{method} (cold posts)", []).append(rank_metrics(S[cold], Y[cold]))
         sure = (scores["searchkit model"] >= HIGH_CONFIDENCE) & (Y.sum(1) > 0)[:, None]
