@@ -197,3 +197,20 @@ def test_cli_suggest_json_and_errors(trained, tmp_path):
 def test_every_tags_command_has_an_example(command):
     res = run_cli("tags", command, "--help")
     assert res.exit_code == 0 and "Example:" in res.output
+
+
+def test_cli_eval_and_report(tmp_path):
+    root = make_site(tmp_path / "content")
+    index = tmp_path / "index"
+    res = run_cli("tags", "eval", "--content", str(root), "--index", str(index),
+                  "--split", "kfold", "--folds", "3")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "| searchkit model |" in res.stdout and "| tag name in text |" in res.stdout
+    assert "| most frequent tags |" in res.stdout and "(cold posts)" in res.stdout
+    row = next(line for line in res.stdout.splitlines() if line.startswith("| searchkit model |"))
+    assert float(row.split("|")[2]) > 0.8  # P@1 on three well-separated topics
+    res = run_cli("tags", "report", "--content", str(root), "--index", str(index), "--json")
+    assert res.exit_code == 0
+    data = json.loads(res.stdout)
+    assert data["tags"] == {"kubernetes": 8, "databases": 8, "networking": 8}
+    assert data["untagged"] == 3
