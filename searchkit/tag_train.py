@@ -63,6 +63,8 @@ def fit_base(vec: Vectorizer, X, Y: np.ndarray, L: np.ndarray, ctx) -> Base:
             svm = LinearSVC(C=SVM_C).fit(X, Y[:, j])
             W[:, j] = svm.coef_[0]
             b[j] = svm.intercept_[0]
+    # Kept float32: float16 halved the model (29 MB -> 16 MB on scottlowe) but
+    # cost P@1 0.776 -> 0.770 and F1@3 0.511 -> 0.503 on the time split.
     named = L.sum(2) > 0
     title_named = (L[:, :, 0] + L[:, :, 2]) > 0
     Yb = Y.astype(bool)

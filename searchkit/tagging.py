@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ModelError
-from .schema import analyzer
+from .schema import TEXT_FIELD_NAMES, analyzer
 from .tag_features import Vectorizer, lexical_matrix, tag_stem_key, term_counts
 
 ANALYZER = analyzer()
@@ -158,14 +158,16 @@ class TagModel:
             shown = " ".join(surface.get(part, part) for part in term.split(" "))
             if shown not in words:
                 words.append(shown)
+        if not words:  # the k-NN vote or the tag's rates carried it, not words
+            words.append("similar posts carry this tag")
         return tuple(words[:n])
 
 
 def _surface_forms(post) -> dict[str, str]:
     """Analysed term -> the word as the post writes it (for readable reasons)."""
     out: dict[str, str] = {}
-    for name in ("title", "tldr", "summary", "body"):
-        text = getattr(post, name, "") or ""
+    for name in TEXT_FIELD_NAMES:
+        text = post.text(name) or ""
         for tok in ANALYZER(text, chars=True):
             out.setdefault(tok.text, text[tok.startchar : tok.endchar].lower())
     return out
