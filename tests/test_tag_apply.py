@@ -139,3 +139,41 @@ def test_cli_apply_prints_a_diff_without_write(posts):
     assert res.exit_code == 2
     assert "changed since the suggestion" in res.stderr
     assert b"signing" not in f.read_bytes()
+
+
+_TAG_CHARS = "abcXYZ019 -_/.:+#'\"&@é\\"
+
+
+@pytest.mark.parametrize("name", ["yaml-block.md", "yaml-flow.md", "yaml-none.md",
+                                  "toml-post.md", "json-post.md", "crlf-post.md"])  # fmt: skip
+def test_any_tag_text_round_trips(name):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    before = (FIXTURES / "tag-apply" / name).read_bytes()
+    old, _ = parse(before)
+    tag = st.text(_TAG_CHARS, min_size=1, max_size=12).map(lambda s: " ".join(s.split()))
+    tags = st.lists(tag.filter(bool), min_size=1, max_size=3, unique_by=str.casefold)
+
+    @settings(max_examples=60, deadline=None)
+    @given(tags)
+    def check(new_tags):
+        new_tags = [t for t in new_tags if t.casefold() not in {x.casefold() for x in old.tags}]
+        if not new_tags:
+            return
+        after = add_tags(before, new_tags)
+        new, _ = parse(after)
+        assert new is not None and new.tags == old.tags + new_tags
+        assert new.body == old.body and new.title == old.title
+        if b"tags" in before:  # nothing before the tags entry moved
+            assert after.startswith(before.split(b"tags", 1)[0])
+        tail = before[before.rindex(old.body.encode()[:20]) :]
+        assert after.endswith(tail)  # nor anything in the body
+
+    check()
+
+
+def parse(raw: bytes):
+    from searchkit.content import parse_post
+
+    return parse_post(raw, "x.md")
