@@ -138,7 +138,7 @@ def _edit_yaml(head: str, eol: str, tags: list[str]) -> str:
             continue
         value = m.group(2).split(" #", 1)[0].strip()
         if value.startswith("["):
-            return _insert_array(head, sum(len(x) + 1 for x in lines[:i]), tags, eol, yaml=True)
+            return _insert_array(head, sum(len(x) + 1 for x in lines[:i]), tags, eol)
         if value in ("", "~", "null", "[]"):
             items = [j for j in range(i + 1, len(lines)) if re.match(r"^\s*- ", lines[j])]
             block = []
@@ -222,7 +222,7 @@ def _edit_json(text: str, eol: str, tags: list[str]) -> str:
         text[:pos] + entry + " " + text[pos:])  # fmt: skip
 
 
-def _insert_array(text: str, key_at: int, tags, eol: str, *, toml=False, yaml=False) -> str:
+def _insert_array(text: str, key_at: int, tags, eol: str, *, toml: bool = False) -> str:
     """Add ``tags`` at the end of the array that opens after ``key_at``."""
     open_at = text.index("[", key_at)
     i, quote = open_at + 1, None

@@ -5,7 +5,6 @@ The CLI's ``tags`` commands are thin wrappers over these functions.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +135,3 @@ def model_info(index: Path) -> dict:
     if doc is None:
         raise ModelError(f"no tag model in {index}; run 'searchkit tags train'")
     return {"tags": len(doc["tags"]), "threshold": doc["threshold"], **doc["meta"]}
-
-
-def content_relative(content: Path, path: str) -> Path:
-    return Path(os.path.join(content, path))
