@@ -35,11 +35,14 @@ from .schema import COORD, FIELD_ALIASES, SCORE_SCALE, TEXT_FIELD_NAMES, TOKEN_P
 # Longer input is cut here, not rejected: a pasted paragraph still searches.
 # Whoosh's parser is linear, so the cap bounds time (about 20 ms at the cap).
 MAX_QUERY_CHARS = 1000
+# `word~9` is read as `word~2`: more edits match unrelated words, slowly.
+MAX_FUZZY = 2
 # Filter fields: they restrict the posts, they do not rank them.
 FILTER_FIELDS = frozenset({"tags", "source", "post_kind", "date"})
 
 _DATE = re.compile(r"(?<![^\s(])(-?)date:(\S*)", re.IGNORECASE)
 _HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
+_EMPTY_FIELD = re.compile(r"(?<![^\s(])\w+:(?=[\s)]|$)")
 _TOKEN = re.compile(TOKEN_PATTERN)
 
 
@@ -211,6 +214,37 @@ class _StarOnly(qparser.WildcardPlugin):
     expr = r"(?P<text>[*])"
 
 
+def osa_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from a to b."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+class _Fuzzy(Q.FuzzyTerm):
+    """A fuzzy word where swapping two letters is one edit (``gitpos~``
+    finds ``gitops``); Whoosh's automaton counts it as two."""
+
+    def _btexts(self, ixreader):
+        maxdist = min(self.maxdist, MAX_FUZZY)
+        for t in ixreader.terms_within(self.fieldname, self.text, maxdist + 1, self.prefixlength):
+            word = t.decode("utf-8") if isinstance(t, bytes) else t
+            if osa_distance(self.text, word) <= maxdist:
+                yield t
+
+
+class _FuzzyPlugin(qparser.FuzzyTermPlugin):
+    class FuzzyTermNode(qparser.FuzzyTermPlugin.FuzzyTermNode):
+        qclass = _Fuzzy
+
+
 class _Parser(qparser.QueryParser):
     def multitoken_query(self, spec, texts, fieldname, termclass, boost):
         # One typed word that analyses into several terms (k8s/helm) is one
@@ -226,10 +260,11 @@ def make_parser(schema, coord: float = COORD, group=None) -> qparser.QueryParser
     aliases: dict[str, list[str]] = {}
     for alias, name in FIELD_ALIASES.items():
         aliases.setdefault(name, []).append(alias)
-    parser.replace_plugin(_StarOnly())
+    parser.remove_plugin_class(qparser.WildcardPlugin)
+    parser.add_plugin(_StarOnly())
     parser.add_plugin(qparser.FieldAliasPlugin(aliases))
     parser.add_plugin(_PlusMinus())
-    parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.add_plugin(_FuzzyPlugin())
     parser.add_plugin(_PrefixStemPlugin())
     return parser
 
@@ -270,12 +305,14 @@ def parse_query(
     exclude: list[Q.Query] = []
     if syntax:
         text, filters, exclude = _extract_dates(text)
-        text = _HYPHEN.sub(" ", text)
+        text = _EMPTY_FIELD.sub(" ", _HYPHEN.sub(" ", text))
+        if text.count('"') % 2:  # an unbalanced quote is closed at the end
+            text += '"'
+
     else:
         text = plain_words(text)
-    words = plain_words(_DATE.sub(" ", text)).split() if syntax else text.split()
     parsed = ParsedQuery(text=text, filters=filters, exclude=exclude)
-    parsed.words = [w for w in dict.fromkeys(words) if w not in ("and", "or", "not")]
+    parsed.words = _plain_words_typed(text) if syntax else list(dict.fromkeys(text.split()))
     if not text.strip():
         return parsed
     try:
@@ -284,6 +321,26 @@ def parse_query(
         raise QueryError(f"cannot parse query {text[:80]!r}: {exc}") from None
     _split(q, parsed)
     return parsed
+
+
+_SPELLABLE = re.compile(r"[^\W\d_]{3,}")
+
+
+def _plain_words_typed(text: str) -> list[str]:
+    """The words of a query that spelling correction may look at: plain
+    words or text-field words of 3+ letters (not operators, filters,
+    wildcards or fuzzy words)."""
+    words = []
+    for token in text.split():
+        if token in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"):
+            continue
+        token = token.lstrip("+-(\"'").rstrip("\"')?!,;.")
+        field, _, word = token.rpartition(":")
+        if field and field.lower() not in TEXT_FIELD_NAMES:
+            continue
+        if _SPELLABLE.fullmatch(word):
+            words.append(word.lower())
+    return list(dict.fromkeys(words))
 
 
 def _split(q: Q.Query, parsed: ParsedQuery) -> None:
@@ -377,7 +434,9 @@ class _PrefixStemPlugin(qparser.Plugin):
             if isinstance(node, syntax.GroupNode):
                 self._do(parser, node)
             elif isinstance(node, qparser.WildcardPlugin.WildcardNode):
-                group[i] = _StemmedPrefixNode(node)
+                group[i] = _StemmedPrefixNode(node, node.text)
+            elif isinstance(node, qparser.PrefixPlugin.PrefixNode):
+                group[i] = _StemmedPrefixNode(node, node.text + "*")
         return group
 
 
@@ -385,8 +444,8 @@ class _StemmedPrefixNode(syntax.SyntaxNode):
     has_fieldname = True
     has_text = True
 
-    def __init__(self, node):
-        self.text = node.text
+    def __init__(self, node, text: str):
+        self.text = text
         self.fieldname = node.fieldname
         self.boost = node.boost
         self.startchar, self.endchar = node.startchar, node.endchar

@@ -31,8 +31,6 @@ from .scoring import WeightedBM25F
 
 SNIPPET_FIELDS = ("summary", "tldr", "body", "title")
 SNIPPET_CHARS = 220
-# "Did you mean" is offered when a query finds fewer posts than this.
-SUGGEST_BELOW = 3
 _OPEN, _CLOSE = "\x02", "\x03"
 
 
@@ -184,16 +182,17 @@ class Searcher:
         run and in every client. A query with no words (empty, or filters
         only) matches every post and sorts by date. ``syntax=False`` reads
         every character as plain words. ``facets`` counts tags and sources
-        over all matches. When nothing matches, ``result.suggestion`` holds a
-        spelling-corrected query if the index suggests one, and with
-        ``fuzzy_fallback`` its results are returned instead (``corrected``).
+        over all matches. When a word is not in the index, ``result.suggestion``
+        holds the query with the closest indexed words ("did you mean"); when
+        nothing matched and ``fuzzy_fallback`` is set, the suggestion's hits
+        are returned instead, with ``result.corrected`` set.
         """
         if sort not in ("relevance", "date"):
             raise QueryError(f"unknown sort {sort!r}; use relevance or date")
         parsed = self.parse(text, syntax=syntax)
         opts = dict(tags=tags, source=source, kind=kind, since=since, until=until)
         result = self._run(parsed, opts, limit, sort, drafts, facets, snippets)
-        if result.total < SUGGEST_BELOW and parsed.words:
+        if parsed.words:  # cheap: one lookup per word, more only for unknown words
             from .suggest import suggest_query
 
             fixed = suggest_query(self._searcher, parsed.text, parsed.words)
@@ -210,8 +209,20 @@ class Searcher:
         result.query = text
         return result
 
+    def related(self, post_id: str, *, limit: int = 5, drafts: bool = False) -> SearchResult:
+        """The posts most like ``post_id`` (see `searchkit.related`)."""
+        from .related import related_query
+
+        parsed = related_query(self._searcher, post_id)
+        if parsed.scoring is Q.NullQuery:
+            return SearchResult(query=post_id, total=0, hits=[])
+        opts = dict(tags=(), source=None, kind=None, since=None, until=None)
+        result = self._run(parsed, opts, limit, "relevance", drafts, False, True)
+        result.query = post_id
+        return result
+
     def _run(self, parsed, opts, limit, sort, drafts, facets, snippets) -> SearchResult:
-        q = parsed.scoring or Q.Every()
+        q = parsed.scoring if parsed.scoring is not None else Q.Every()
         filt = _filters(**opts, extra=parsed.filters)
         hidden = list(parsed.exclude) + ([] if drafts else [Q.Term("draft", True)])
         mask = Q.Or(hidden) if len(hidden) > 1 else (hidden[0] if hidden else None)

@@ -1,4 +1,4 @@
-""""Did you mean": correct misspelled query words from the index's own vocabulary.
+"""Did you mean": correct misspelled query words from the index's own vocabulary.
 
 The index holds stems (``kubernet``), not words, so a correction is found
 among the stems (edit distance on the stem, then most posts) and turned back
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from .query import osa_distance
 from .schema import FoldStopStemFilter, TEXT_FIELD_NAMES, TOKEN_PATTERN
 
 # Corrections within this many edits of the typed word's stem. Two catches
@@ -39,8 +40,9 @@ def correct_word(searcher, word: str) -> str | None:
         found = set()
         for name in TEXT_FIELD_NAMES:
             if name in reader.schema and reader.field_length(name):
-                found.update(reader.terms_within(name, term, dist))
-        found.discard(term)
+                # Whoosh's automaton counts a swap as two edits; osa_distance as one.
+                found.update(reader.terms_within(name, term, dist + 1))
+        found = {t for t in found if t != term and osa_distance(term, t) <= dist}
         if found:
             best = min((-_doc_freq(reader, t), t) for t in found)
             break
@@ -51,20 +53,16 @@ def correct_word(searcher, word: str) -> str | None:
 
 def _surface(searcher, term: str) -> str | None:
     """A word (as written in a post) that is indexed under ``term``."""
+    reader = searcher.reader()
     for name in TEXT_FIELD_NAMES:
-        for docnum in searcher.reader().postings(name, term).all_ids() if _has(
-            searcher, name, term
-        ) else ():
-            text = searcher.stored_fields(docnum).get(name) or ""
-            for m in _TOKEN.finditer(text):
-                if _FOLD.term(m.group(0)) == term:
-                    return _FOLD.fold(m.group(0))
-            break
+        if name not in reader.schema or reader.doc_frequency(name, term) == 0:
+            continue
+        docnum = next(iter(reader.postings(name, term).all_ids()))
+        text = searcher.stored_fields(docnum).get(name) or ""
+        for m in _TOKEN.finditer(text):
+            if _FOLD.term(m.group(0)) == term:
+                return _FOLD.fold(m.group(0))
     return None
-
-
-def _has(searcher, name: str, term: str) -> bool:
-    return searcher.reader().doc_frequency(name, term) > 0
 
 
 def suggest_query(searcher, text: str, words: list[str]) -> str | None:
@@ -76,4 +74,8 @@ def suggest_query(searcher, text: str, words: list[str]) -> str | None:
             pattern = re.compile(rf"(?<![\w.]){re.escape(word)}(?![\w.])", re.IGNORECASE)
             text, count = pattern.subn(fixed, text, count=1)
             changed = changed or bool(count)
-    return text if changed else None
+    if not changed:
+        return None
+    if text.count('"') % 2:  # a quote the parser closed for them
+        text = text.replace('"', "")
+    return " ".join(text.split())
