@@ -21,7 +21,7 @@ import bisect
 from whoosh import query as Q
 from whoosh.matching import Matcher, NullMatcher
 
-from .schema import COORD, QUERY_TF
+from .schema import ALL_WORDS_TIER, COORD, QUERY_TF
 from .scoring import quantize
 
 
@@ -38,8 +38,13 @@ class CoordMatcher(Matcher):
     this was 5x faster than stepping a union of matchers post by post).
     """
 
-    def __init__(self, children: list[tuple[int, int, Matcher]], n: int, coord: float):
-        """``children``: (clause number, times typed, matcher)."""
+    def __init__(
+        self, children: list[tuple[int, int, Matcher]], n: int, coord: float, tier: bool = False
+    ):
+        """``children``: (clause number, times typed, matcher). With ``tier``,
+        posts matching all ``n`` clauses get ALL_WORDS_TIER added, so they
+        sort above every other post (`search` takes it off for display)."""
+        self.tier = tier
         acc: dict[int, list] = {}
         for i, times, m in children:
             bit = 1 << i
@@ -107,7 +112,11 @@ class CoordMatcher(Matcher):
 
     def score(self) -> float:
         total, mask, _ = self._data[self._pos]
-        return quantize(total * (1 + self._coord * mask.bit_count() / self._n))
+        matched = mask.bit_count()
+        score = quantize(total * (1 + self._coord * matched / self._n))
+        if self.tier and matched == self._n:
+            score += ALL_WORDS_TIER
+        return score
 
 
 class WordsOr(Q.Or):
@@ -122,6 +131,7 @@ class WordsOr(Q.Or):
         super().__init__(subqueries, boost=boost)
         self.coord = coord
         self.qtf = self.QTF if qtf is None else qtf
+        self.tier = False  # set on the top-level group only (`query._split`)
         # How often each clause was typed; with `qtf` a word typed twice counts twice.
         self.counts = list(counts) if counts else [1] * len(self.subqueries)
 
@@ -161,7 +171,7 @@ class WordsOr(Q.Or):
             # flattened into the clause's children; its boost must be 1.
             parts = q.subqueries if type(q) is Q.Or and q.boost == 1.0 else [q]
             kids += [(i, count if self.qtf else 1, p.matcher(searcher, context)) for p in parts]
-        return CoordMatcher(kids, len(subs), self.coord)
+        return CoordMatcher(kids, len(subs), self.coord, self.tier)
 
     def matcher(self, searcher, context=None):
         if not self.subqueries:

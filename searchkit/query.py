@@ -19,7 +19,7 @@ from whoosh.qparser import syntax
 
 from .coord import WordsOr
 from .errors import QueryError
-from .schema import COORD, FIELD_ALIASES, TEXT_FIELD_NAMES, TOKEN_PATTERN
+from .schema import ALL_WORDS_FIRST, COORD, FIELD_ALIASES, TEXT_FIELD_NAMES, TOKEN_PATTERN
 
 # Longer input is cut here, not rejected: a pasted paragraph still searches.
 # Whoosh's parser is linear, so the cap bounds time (about 20 ms at the cap).
@@ -255,6 +255,8 @@ def _split(q: Q.Query, parsed: ParsedQuery) -> None:
         q = None
     if isinstance(q, Q.Every):
         q = None
+    if isinstance(q, WordsOr):
+        q.tier = ALL_WORDS_FIRST
     parsed.scoring = q
 
 
