@@ -192,7 +192,7 @@ class Searcher:
         parsed = self.parse(text, syntax=syntax)
         opts = dict(tags=tags, source=source, kind=kind, since=since, until=until)
         result = self._run(parsed, opts, limit, sort, drafts, facets, snippets)
-        if parsed.words:  # cheap: one lookup per word, more only for unknown words
+        if parsed.words or ":" in parsed.text:  # one lookup a word; more for unknown ones
             from .suggest import suggest_query
 
             fixed = suggest_query(self._searcher, parsed.text, parsed.words)

@@ -232,6 +232,14 @@ def test_did_you_mean(searcher):
     assert searcher.search("autoscaling").suggestion is None
 
 
+def test_did_you_mean_for_tags_and_kinds(searcher):
+    result = searcher.search("tag:kubernets autoscaling", fuzzy_fallback=True)
+    assert result.corrected == "tag:kubernetes autoscaling"
+    assert {h.path for h in result.hits} == {K8S, K8S_SPAM}
+    assert searcher.search("kind:relase flux").suggestion == "kind:release flux"
+    assert searcher.search("tag:helm").suggestion is None
+
+
 def test_fuzzy_fallback_shows_the_corrected_results(searcher):
     result = searcher.search("kuberntes", fuzzy_fallback=True)
     assert result.corrected == "kubernetes" and result.query == "kuberntes"
