@@ -16,7 +16,7 @@ from .errors import SearchkitError
 from .tagging import Suggestion
 
 # A tagged post is flagged only for a missing tag the model is this sure of:
-# on scottlowe's time split, the 630 scores >= 0.8 were right 86% of the time
+# on scottlowe's time split, the 608 scores >= 0.8 were right 86% of the time
 # (`tags eval` prints this); at the tuned thresholds (micro-F1 0.59) a review
 # would nag about most posts.
 HIGH_CONFIDENCE = 0.8
