@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, store
-from .content import Post, Problem, iter_post_files, post_id, read_post
+from .content import Post, Problem, iter_post_entries, read_post
 from .schema import SCHEMA_VERSION, TEXT_FIELD_NAMES, build_schema
 
 Progress = Callable[[int], None]
@@ -53,23 +53,28 @@ class IndexReport:
 def scan(content_dir: Path) -> dict[str, tuple[int, int]]:
     """Post ids under ``content_dir`` with their (mtime_ns, size)."""
     found = {}
-    for path in iter_post_files(content_dir):
+    for pid, entry in iter_post_entries(content_dir):
         try:
-            st = path.stat()
+            st = entry.stat()
         except OSError:
             continue
-        found[post_id(path, content_dir)] = (st.st_mtime_ns, st.st_size)
+        found[pid] = (st.st_mtime_ns, st.st_size)
     return found
 
 
 def stale_reason(content_dir: Path, index_dir: Path) -> str:
     """Why the index does not match the content ('' when it does)."""
-    manifest = store.read_manifest(store.current_generation(index_dir))
+    gen = store.current_generation(index_dir)
+    if gen is None:
+        return "no index yet"
+    files = scan(content_dir)
+    if store.stamp_matches(gen, SCHEMA_VERSION, files):
+        return ""
+    manifest = store.read_manifest(gen)
     if manifest is None:
         return "no index yet"
     if manifest.schema_version != SCHEMA_VERSION:
         return "the index was built by another searchkit version"
-    files = scan(content_dir)
     if files.keys() != manifest.entries.keys():
         return "posts were added or removed"
     for pid, (mtime, size) in files.items():
@@ -165,9 +170,10 @@ def _update_locked(content_dir, index_dir, rebuild, progress, on_start) -> Index
         report.problems.extend(Problem(pid, w, "warning") for w in entry.warnings)
 
     if base is not None and not to_add and not to_delete:
-        # Nothing to re-index; the manifest still records new mtimes.
-        if manifest.entries != old_entries:
-            store.write_json_atomic(base / store.MANIFEST, manifest.to_json())
+        # Nothing to re-index; the manifest still records new mtimes (and an
+        # index written before stamps existed gets one).
+        if manifest.entries != old_entries or not store.stamp_matches(base, SCHEMA_VERSION, files):
+            store.write_manifest(base, manifest)
         return report
     _write_generation(index_dir, base, to_add, to_delete, manifest)
     return report
@@ -196,7 +202,7 @@ def _write_generation(index_dir, base, to_add, to_delete, manifest) -> None:
         raise
     finally:
         ix.close()
-    store.write_json_atomic(gen / store.MANIFEST, manifest.to_json())
+    store.write_manifest(gen, manifest)
     store.publish(index_dir, gen)
 
 

@@ -15,11 +15,12 @@ local cache rebuilt from the posts, never a file to accept from elsewhere.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from .errors import IndexLocked, IndexMissing
 CURRENT = "CURRENT"
 LOCK = ".lock"
 MANIFEST = "searchkit-manifest.json"
+STAMP = "searchkit-stamp.json"
 GEN_PREFIX = "gen-"
 
 
@@ -101,6 +103,51 @@ def read_manifest(gen: Path | None) -> Manifest | None:
         return None
 
 
+def write_manifest(gen: Path, manifest: Manifest) -> None:
+    """Write ``gen``'s manifest, then its stamp (see `stamp_matches`)."""
+    path = Path(gen) / MANIFEST
+    write_json_atomic(path, manifest.to_json())
+    st = path.stat()
+    stamp = {
+        "schema_version": manifest.schema_version,
+        "files": files_digest({k: (e.mtime_ns, e.size) for k, e in manifest.entries.items()}),
+        "manifest": [st.st_mtime_ns, st.st_size, st.st_ino],
+    }
+    write_json_atomic(Path(gen) / STAMP, stamp)
+
+
+def files_digest(files: Mapping[str, tuple[int, int]]) -> str:
+    """A digest of post ids with their (mtime_ns, size)."""
+    rows = "\n".join(f"{pid}\0{m}\0{s}" for pid, (m, s) in sorted(files.items()))
+    return hashlib.blake2b(rows.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def stamp_matches(
+    gen: Path | None, schema_version: int, files: Mapping[str, tuple[int, int]]
+) -> bool:
+    """True if ``gen``'s manifest lists exactly ``files`` (ids, mtimes, sizes).
+
+    The stamp is a small file beside the manifest holding a digest of its
+    file list, so that the freshness check of every query need not load a
+    manifest of 10,000 entries (0.06-0.1 s). It counts only for the exact manifest
+    file it was written with (mtime, size, inode); otherwise, or when it is
+    missing, the caller reads the manifest.
+    """
+    if gen is None:
+        return False
+    try:
+        stamp = json.loads((Path(gen) / STAMP).read_text(encoding="utf-8"))
+        st = (Path(gen) / MANIFEST).stat()
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(stamp, dict)
+        and stamp.get("schema_version") == schema_version
+        and stamp.get("manifest") == [st.st_mtime_ns, st.st_size, st.st_ino]
+        and stamp.get("files") == files_digest(files)
+    )
+
+
 def write_json_atomic(path: Path, data: object) -> None:
     """Write JSON to ``path`` so that readers see the old or the new file, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -127,7 +174,7 @@ def new_generation(index_dir: Path, base: Path | None) -> Path:
     gen.mkdir()
     if base is not None:
         for src in base.iterdir():
-            if src.name == MANIFEST or not src.is_file():
+            if src.name in (MANIFEST, STAMP) or not src.is_file():
                 continue
             try:
                 os.link(src, gen / src.name)
