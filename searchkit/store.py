@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -241,7 +242,8 @@ def writer_lock(index_dir: Path, wait: float = 30.0) -> Iterator[None]:
     import fcntl
 
     Path(index_dir).mkdir(parents=True, exist_ok=True)
-    fd = os.open(Path(index_dir) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(Path(index_dir) / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    _HELD_LOCKS[fd] = os.getpid()
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -257,4 +259,36 @@ def writer_lock(index_dir: Path, wait: float = 30.0) -> Iterator[None]:
                 time.sleep(0.05)
         yield
     finally:
+        _HELD_LOCKS.pop(fd, None)
         os.close(fd)  # closing releases the lock
+
+
+# Lock descriptors this process holds. A forked child (the indexer's worker
+# processes) closes its copies at once: an flock lasts while any copy is
+# open, so a worker outliving a killed parent would otherwise keep the index
+# locked. On Linux the worker is also killed when its parent dies, instead of
+# waiting for work forever.
+_HELD_LOCKS: dict[int, int] = {}  # descriptor -> pid of the process holding it
+
+
+def _after_fork_in_child() -> None:
+    if not _HELD_LOCKS:
+        return
+    owners = set(_HELD_LOCKS.values())
+    for fd in list(_HELD_LOCKS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_LOCKS.clear()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+            import signal
+
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() not in owners:  # the parent died before prctl
+                os._exit(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
