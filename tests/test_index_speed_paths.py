@@ -98,12 +98,12 @@ def _results(index: Path) -> list:
 
 
 def test_parallel_build_ranks_exactly_like_one_process(tmp_path, monkeypatch):
-    content = _site(tmp_path, 60)
+    content = _site(tmp_path, 250)  # over 100: one batch per worker
     update_index(content, tmp_path / "one")
     monkeypatch.setattr(indexer, "PARALLEL_MIN_POSTS", 10)
     monkeypatch.setenv("SEARCHKIT_PROCS", "2")
     report = update_index(content, tmp_path / "two")
-    assert report.indexed == 60
+    assert report.indexed == 250
     assert len(list(store.current_generation(tmp_path / "two").glob("*.seg"))) == 2  # 2 workers
     assert _results(tmp_path / "one") == _results(tmp_path / "two")
     # Later one-post updates on the multi-segment index stay exact too.
