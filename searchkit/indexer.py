@@ -136,8 +136,7 @@ def _update_locked(content_dir, index_dir, rebuild, progress, on_start) -> Index
 
     files = scan(content_dir)
     manifest = store.Manifest(SCHEMA_VERSION, __version__)
-    to_add: list[Post] = []
-    to_delete: list[str] = [pid for pid in old_entries if pid not in files]
+    removed = [pid for pid in old_entries if pid not in files]
     todo = [
         pid
         for pid, stat in files.items()
@@ -146,83 +145,124 @@ def _update_locked(content_dir, index_dir, rebuild, progress, on_start) -> Index
     if on_start:
         on_start(len(todo))
     todo_set = set(todo)
-    for pid, (mtime, size) in files.items():
-        if pid not in todo_set:
-            manifest.entries[pid] = old_entries[pid]
-            report.unchanged += 1
-            continue
-        post, problems = read_post(content_dir / pid, content_dir)
-        if progress:
-            progress(1)
-        prev = old_entries.get(pid)
-        entry = store.Entry(mtime, size, post.fingerprint if post else "")
-        entry.warnings = [p.message for p in problems if p.severity == "warning"]
-        entry.error = next((p.message for p in problems if p.severity == "error"), "")
-        entry.draft = bool(post and post.draft)
-        manifest.entries[pid] = entry
-        was_indexed = prev is not None and not prev.error
-        if post is None:
+    # Posts go to the new generation's writer as they are read, so that its
+    # worker processes index while this one reads and parses (a full build
+    # of 10,000 posts: N s instead of N s with every post read first).
+    new = _NewGeneration(index_dir, base, adding=len(todo))
+    try:
+        for pid in removed:
+            if not old_entries[pid].error:
+                new.delete(pid)
+        for pid, (mtime, size) in files.items():
+            if pid not in todo_set:
+                manifest.entries[pid] = old_entries[pid]
+                report.unchanged += 1
+                continue
+            post, problems = read_post(content_dir / pid, content_dir)
+            if progress:
+                progress(1)
+            prev = old_entries.get(pid)
+            entry = store.Entry(mtime, size, post.fingerprint if post else "")
+            entry.warnings = [p.message for p in problems if p.severity == "warning"]
+            entry.error = next((p.message for p in problems if p.severity == "error"), "")
+            entry.draft = bool(post and post.draft)
+            manifest.entries[pid] = entry
+            was_indexed = prev is not None and not prev.error
+            if post is None:
+                if was_indexed:
+                    new.delete(pid)
+                continue
+            if was_indexed and prev.fingerprint == post.fingerprint:
+                report.unchanged += 1  # touched, not changed
+                continue
             if was_indexed:
-                to_delete.append(pid)
-            continue
-        if was_indexed and prev.fingerprint == post.fingerprint:
-            report.unchanged += 1  # touched, not changed
-            continue
-        to_add.append(post)
-        if was_indexed:
-            to_delete.append(pid)
-            report.updated += 1
-        else:
-            report.indexed += 1
-    report.removed = sum(1 for pid in to_delete if pid not in files and not old_entries[pid].error)
-    for pid, entry in sorted(manifest.entries.items()):
-        if entry.error:
-            report.problems.append(Problem(pid, entry.error))
-        report.problems.extend(Problem(pid, w, "warning") for w in entry.warnings)
+                new.delete(pid)
+                report.updated += 1
+            else:
+                report.indexed += 1
+            new.add(post)
+            if new.added == len(todo) // 2 + 1:
+                store.crash_point("adding")
+        report.removed = sum(1 for pid in removed if not old_entries[pid].error)
+        for pid, entry in sorted(manifest.entries.items()):
+            if entry.error:
+                report.problems.append(Problem(pid, entry.error))
+            report.problems.extend(Problem(pid, w, "warning") for w in entry.warnings)
 
-    if base is not None and not to_add and not to_delete:
-        # Nothing to re-index; the manifest still records new mtimes (and an
-        # index written before stamps existed gets one).
-        if manifest.entries != old_entries or not store.stamp_matches(base, SCHEMA_VERSION, files):
-            store.write_manifest(base, manifest)
-        return report
-    _write_generation(index_dir, base, to_add, to_delete, manifest)
+        if base is not None and not new.opened:
+            # Nothing to re-index; the manifest still records new mtimes (and an
+            # index written before stamps existed gets one).
+            if manifest.entries != old_entries or not store.stamp_matches(
+                base, SCHEMA_VERSION, files
+            ):
+                store.write_manifest(base, manifest)
+            return report
+        new.commit(manifest)
+    except BaseException:
+        new.cancel()
+        raise
     return report
 
 
-def _write_generation(index_dir, base, to_add, to_delete, manifest) -> None:
-    from whoosh import index as whoosh_index
+class _NewGeneration:
+    """The next generation and its Whoosh writer, opened at the first change."""
 
-    gen = store.new_generation(index_dir, base)
-    if base is None:
-        ix = whoosh_index.create_in(str(gen), build_schema())
-    else:
-        ix = whoosh_index.open_dir(str(gen))
-    procs = _procs(len(to_add))
-    if procs > 1:
-        writer = ix.writer(procs=procs, multisegment=True, limitmb=POOL_MB)
-    else:
-        writer = ix.writer(limitmb=POOL_MB)
-    workers = getattr(writer, "tasks", [])
-    try:
-        for pid in to_delete:
-            writer.delete_by_term("path", pid)
-        for i, post in enumerate(to_add):
-            writer.add_document(**document(post))
-            if i == len(to_add) // 2:
-                store.crash_point("adding")
-            if i % 100 == 0 and any(w.exitcode not in (None, 0) for w in workers):
-                raise SearchkitError("an indexing worker process failed; the index is unchanged")
-        writer.commit(merge=base is not None)
+    def __init__(self, index_dir: Path, base: Path | None, adding: int):
+        self.index_dir, self.base, self.adding = index_dir, base, adding
+        self.gen: Path | None = None
+        self.ix = self.writer = None
+        self.workers: list = []
+        self.added = 0
+
+    @property
+    def opened(self) -> bool:
+        return self.writer is not None
+
+    def _open(self):
+        from whoosh import index as whoosh_index
+
+        self.gen = store.new_generation(self.index_dir, self.base)
+        if self.base is None:
+            self.ix = whoosh_index.create_in(str(self.gen), build_schema())
+        else:
+            self.ix = whoosh_index.open_dir(str(self.gen))
+        procs = _procs(self.adding)
+        if procs > 1:
+            self.writer = self.ix.writer(procs=procs, multisegment=True, limitmb=POOL_MB)
+        else:
+            self.writer = self.ix.writer(limitmb=POOL_MB)
+        self.workers = getattr(self.writer, "tasks", [])
+        return self.writer
+
+    def delete(self, pid: str) -> None:
+        (self.writer or self._open()).delete_by_term("path", pid)
+
+    def add(self, post: Post) -> None:
+        (self.writer or self._open()).add_document(**document(post))
+        self.added += 1
+        if self.added % 100 == 0 and any(w.exitcode not in (None, 0) for w in self.workers):
+            raise SearchkitError("an indexing worker process failed; the index is unchanged")
+
+    def commit(self, manifest: store.Manifest) -> None:
+        """Write the generation (even an empty first one) and make it live."""
+        writer = self.writer or self._open()
+        try:
+            writer.commit(merge=self.base is not None)
+        finally:
+            self.writer = None
+            self.ix.close()
         store.crash_point("committed")
-    except BaseException:
-        writer.cancel()
-        raise
-    finally:
-        ix.close()
-    _check_count(gen, manifest)
-    store.write_manifest(gen, manifest)
-    store.publish(index_dir, gen)
+        _check_count(self.gen, manifest)
+        store.write_manifest(self.gen, manifest)
+        store.publish(self.index_dir, self.gen)
+
+    def cancel(self) -> None:
+        if self.writer is not None:
+            try:
+                self.writer.cancel()
+            finally:
+                self.writer = None
+                self.ix.close()
 
 
 def _procs(adding: int) -> int:
