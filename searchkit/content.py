@@ -118,6 +118,18 @@ def iter_post_entries(root: Path | str) -> Iterator[tuple[str, os.DirEntry]]:
     yield from _walk(os.fspath(root), "", top=True)
 
 
+def scan_posts(root: Path | str) -> dict[str, tuple[int, int]]:
+    """Post ids under ``root`` with their (mtime_ns, size), in walk order."""
+    found = {}
+    for pid, entry in iter_post_entries(root):
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        found[pid] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
 def _walk(folder: str, prefix: str, top: bool = False) -> Iterator[tuple[str, os.DirEntry]]:
     # The same order and rules as os.walk (top-down, symlinked folders listed
     # but not entered, unreadable folders skipped) with sorted names.

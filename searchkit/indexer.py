@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, store
-from .content import Post, Problem, iter_post_entries, read_post
+from .content import Post, Problem, read_post, scan_posts
 from .errors import SearchkitError
 from .schema import SCHEMA_VERSION, TEXT_FIELD_NAMES, build_schema
 
@@ -61,16 +61,7 @@ class IndexReport:
         )
 
 
-def scan(content_dir: Path) -> dict[str, tuple[int, int]]:
-    """Post ids under ``content_dir`` with their (mtime_ns, size)."""
-    found = {}
-    for pid, entry in iter_post_entries(content_dir):
-        try:
-            st = entry.stat()
-        except OSError:
-            continue
-        found[pid] = (st.st_mtime_ns, st.st_size)
-    return found
+scan = scan_posts  # post ids with their (mtime_ns, size)
 
 
 def stale_reason(content_dir: Path, index_dir: Path) -> str:
