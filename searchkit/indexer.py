@@ -218,8 +218,14 @@ class _NewGeneration:
         else:
             self.ix = whoosh_index.open_dir(str(self.gen))
         procs = _procs(self.adding)
-        if procs > 1:
-            self.writer = self.ix.writer(procs=procs, multisegment=True, limitmb=POOL_MB)
+        fork = _fork_option() if procs > 1 else None
+        if fork is not None:
+            self.writer = self.ix.writer(procs=procs, multisegment=True, limitmb=POOL_MB, **fork)
+            # Start every worker now, before the job queue's feeder thread
+            # exists: Python 3.12+ warns about fork() in a threaded process.
+            start = getattr(self.writer, "_new_task", None)
+            while start and len(self.writer.tasks) < procs:
+                start()
         else:
             self.writer = self.ix.writer(limitmb=POOL_MB)
         self.workers = getattr(self.writer, "tasks", [])
@@ -269,6 +275,22 @@ def _procs(adding: int) -> int:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
         cpus = cpus or os.cpu_count() or 1
     return max(1, cpus)
+
+
+def _fork_option() -> dict | None:
+    """How to ask Whoosh's multi-process writer for fork()ed workers; None: no fork.
+
+    Forked workers are what `store` prepares for (they drop the writer lock
+    and die with their parent). whoosh 2.7 always forks and takes no option.
+    """
+    import multiprocessing
+    from inspect import signature
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    from whoosh.multiproc import MpWriter
+
+    return {"start_method": "fork"} if "start_method" in signature(MpWriter).parameters else {}
 
 
 def _check_count(gen, manifest) -> None:
