@@ -118,6 +118,18 @@ def test_parallel_build_ranks_exactly_like_one_process(tmp_path, monkeypatch, po
     assert _results(tmp_path / "one") == _results(tmp_path / "two")
 
 
+@pytest.mark.parametrize("procs", ["1", "2"])
+def test_chunked_build_ranks_exactly_like_one_writer(tmp_path, monkeypatch, procs):
+    content = _site(tmp_path, 90)
+    update_index(content, tmp_path / "one")
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_POSTS", 10)
+    monkeypatch.setattr(indexer, "CHUNK_PER_PROC", 20)
+    monkeypatch.setenv("SEARCHKIT_PROCS", procs)
+    assert update_index(content, tmp_path / "chunked").indexed == 90
+    assert len(list(store.current_generation(tmp_path / "chunked").glob("*.seg"))) > 1
+    assert _results(tmp_path / "one") == _results(tmp_path / "chunked")
+
+
 def test_stamp_answers_freshness_and_any_edit_voids_it(tmp_path):
     content = _site(tmp_path, 5)
     index = tmp_path / "index"
