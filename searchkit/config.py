@@ -6,7 +6,6 @@ in it are relative to the file's own directory. Command-line options win.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -46,6 +45,8 @@ def load_config(
 
 
 def _apply_file(cfg: Config, file: Path) -> None:
+    import tomllib  # here, not at the top: most runs have no config file (7 ms)
+
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -18,8 +18,9 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from .errors import IndexLocked, IndexMissing
 CURRENT = "CURRENT"
 LOCK = ".lock"
 MANIFEST = "searchkit-manifest.json"
+STAMP = "searchkit-stamp.json"
 GEN_PREFIX = "gen-"
 
 
@@ -101,11 +103,73 @@ def read_manifest(gen: Path | None) -> Manifest | None:
         return None
 
 
+def write_manifest(gen: Path, manifest: Manifest) -> None:
+    """Write ``gen``'s manifest, then its stamp (see `stamp_matches`)."""
+    path = Path(gen) / MANIFEST
+    write_json_atomic(path, manifest.to_json())
+    st = path.stat()
+    stamp = {
+        "schema_version": manifest.schema_version,
+        "files": files_digest({k: (e.mtime_ns, e.size) for k, e in manifest.entries.items()}),
+        "manifest": [st.st_mtime_ns, st.st_size, st.st_ino],
+    }
+    write_json_atomic(Path(gen) / STAMP, stamp)
+
+
+def files_digest(files: Mapping[str, tuple[int, int]]) -> str:
+    """A digest of post ids with their (mtime_ns, size), in the mapping's order.
+
+    The indexer writes manifests in scan order, so a caller passes a fresh
+    scan as it comes; another order only gives another digest (the caller
+    then reads the manifest), never a wrong answer. Ids joined by NUL (which
+    no file name holds) and the numbers as one int64 array: 5 ms for 10,000
+    posts, against 15 ms for formatting each row as text.
+    """
+    from array import array
+
+    try:  # hashlib.blake2b itself, without hashlib loading OpenSSL (4 ms)
+        from _blake2 import blake2b
+    except ImportError:
+        from hashlib import blake2b
+    digest = blake2b(digest_size=16)
+    digest.update("\0".join(files).encode("utf-8", "surrogatepass"))
+    digest.update(array("q", [n for stat in files.values() for n in stat]).tobytes())
+    return digest.hexdigest()
+
+
+def stamp_matches(
+    gen: Path | None, schema_version: int, files: Mapping[str, tuple[int, int]]
+) -> bool:
+    """True if ``gen``'s manifest lists exactly ``files`` (ids, mtimes, sizes).
+
+    The stamp is a small file beside the manifest holding a digest of its
+    file list, so that the freshness check of every query need not load a
+    manifest of 10,000 entries (0.06-0.1 s). It counts only for the exact manifest
+    file it was written with (mtime, size, inode); otherwise, or when it is
+    missing, the caller reads the manifest.
+    """
+    if gen is None:
+        return False
+    try:
+        stamp = json.loads((Path(gen) / STAMP).read_text(encoding="utf-8"))
+        st = (Path(gen) / MANIFEST).stat()
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(stamp, dict)
+        and stamp.get("schema_version") == schema_version
+        and stamp.get("manifest") == [st.st_mtime_ns, st.st_size, st.st_ino]
+        and stamp.get("files") == files_digest(files)
+    )
+
+
 def write_json_atomic(path: Path, data: object) -> None:
     """Write JSON to ``path`` so that readers see the old or the new file, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, separators=(",", ":"), ensure_ascii=False)
+        # dumps, not dump: json.dump streams through the pure-Python encoder,
+        # 5x slower on a manifest of 10,000 posts.
+        fh.write(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -127,7 +191,7 @@ def new_generation(index_dir: Path, base: Path | None) -> Path:
     gen.mkdir()
     if base is not None:
         for src in base.iterdir():
-            if src.name == MANIFEST or not src.is_file():
+            if src.name in (MANIFEST, STAMP) or not src.is_file():
                 continue
             try:
                 os.link(src, gen / src.name)
@@ -194,7 +258,8 @@ def writer_lock(index_dir: Path, wait: float = 30.0) -> Iterator[None]:
     import fcntl
 
     Path(index_dir).mkdir(parents=True, exist_ok=True)
-    fd = os.open(Path(index_dir) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(Path(index_dir) / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    _HELD_LOCKS[fd] = os.getpid()
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -210,4 +275,36 @@ def writer_lock(index_dir: Path, wait: float = 30.0) -> Iterator[None]:
                 time.sleep(0.05)
         yield
     finally:
+        _HELD_LOCKS.pop(fd, None)
         os.close(fd)  # closing releases the lock
+
+
+# Lock descriptors this process holds. A forked child (the indexer's worker
+# processes) closes its copies at once: an flock lasts while any copy is
+# open, so a worker outliving a killed parent would otherwise keep the index
+# locked. On Linux the worker is also killed when its parent dies, instead of
+# waiting for work forever.
+_HELD_LOCKS: dict[int, int] = {}  # descriptor -> pid of the process holding it
+
+
+def _after_fork_in_child() -> None:
+    if not _HELD_LOCKS:
+        return
+    owners = set(_HELD_LOCKS.values())
+    for fd in list(_HELD_LOCKS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_LOCKS.clear()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+            import signal
+
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() not in owners:  # the parent died before prctl
+                os._exit(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
