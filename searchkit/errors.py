@@ -25,3 +25,7 @@ class IndexLocked(SearchkitError):
 
 class QueryError(SearchkitError):
     """A query cannot be parsed or run."""
+
+
+class ExportError(SearchkitError):
+    """The client-side index cannot be written."""

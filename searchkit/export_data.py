@@ -1,0 +1,179 @@
+"""What the client-side index holds, computed from the live index generation.
+
+Scores are not recomputed here: every (term, post) impact comes from the
+very matcher `searchkit query` uses (`WeightedBM25F` on the same Whoosh
+searcher), so field lengths, idf and quantisation are the CLI's own. The
+analyser settings and the query combination rule are read from the schema
+and the query parser, and described as data for the JavaScript client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from whoosh import query as Q
+from whoosh.support.charset import accent_map
+
+from . import schema as S
+from .content import Post
+from .errors import ExportError
+from .packing import deltas, pack
+
+SNIPPET_CHARS = 160
+
+
+@dataclass
+class TermEntry:
+    """One term's postings, packed: ids as gaps, then impacts (see docs/export-format.md)."""
+
+    term: str
+    postings: str
+    positions: str
+    nfields: int  # text fields in the whole index holding the term (coordination)
+
+
+@dataclass
+class ExportDoc:
+    """Display data of one exported post."""
+
+    id: int
+    path: str
+    url: str
+    title: str
+    date: dt.datetime | None
+    tags: list[str] = field(default_factory=list)
+    source: str = ""
+    kind: str = ""
+    snippet: str = ""
+
+    def to_json(self) -> list:
+        day = self.date.astimezone(dt.UTC).strftime("%Y-%m-%d") if self.date else ""
+        return [self.url, self.title, day, self.tags, self.source, self.kind, self.snippet]
+
+
+def analysis_meta() -> dict:
+    """The analyser as data; refuses an analyser the client cannot mirror."""
+    ana = S.analyzer()
+    items = list(getattr(ana, "items", [ana]))
+    if len(items) != 2 or not isinstance(items[1], S.FoldStopStemFilter):
+        raise ExportError(f"the client cannot mirror this analyser: {ana!r}")
+    pattern = items[0].expression.pattern
+    if pattern != r"\w+(\.?\w+)*":
+        raise ExportError(f"the client cannot mirror the token pattern {pattern!r}")
+    # Only characters that can survive lower-casing need folding.
+    folds = {
+        chr(k): v or ""
+        for k, v in sorted(accent_map.items())
+        if chr(k).lower() == chr(k) and (v or "") != chr(k)
+    }
+    return {
+        "tokens": pattern,
+        "lower": "python-str-lower",
+        "fold": "".join(f"{k}{v}\t" for k, v in folds.items()),
+        "stop": sorted(items[1].stops),
+        "minsize": items[1].min,
+        "stem": "whoosh-porter",
+    }
+
+
+def combination_rule(whoosh_schema) -> dict:
+    """How the parser combines the words of a query, found by parsing one.
+
+    Raises `ExportError` if the rule is one the client does not implement,
+    so a change in `query.py` cannot silently break ranking parity.
+    """
+    from .query import parse_query
+
+    q = parse_query("alpha beta", whoosh_schema)
+    words = q.subqueries if isinstance(q, (Q.Or, Q.And)) else []
+    leaves: list[Q.Query] = []
+    for sub in words:
+        if isinstance(sub, Q.Or) and not getattr(sub, "scale", None):
+            leaves.extend(sub.subqueries)
+        else:
+            leaves.append(sub)
+    simple = all(
+        isinstance(t, Q.Term) and t.fieldname in S.TEXT_FIELD_NAMES and t.boost == 1.0
+        for t in leaves
+    )
+    if not simple or not leaves or q.boost != 1.0:
+        raise ExportError(f"the client cannot mirror the query rule {q!r}")
+    if isinstance(q, Q.And):
+        return {"rule": "and"}
+    scale = getattr(q, "scale", None)
+    return {"rule": "coord", "scale": scale} if scale else {"rule": "sum"}
+
+
+def iter_terms(searcher, doc_ids: dict[int, int], coord: bool) -> Iterator[TermEntry]:
+    """Every term of the text fields with its packed postings, in code point order.
+
+    ``doc_ids`` maps Whoosh document numbers of exported posts to export ids.
+    """
+    reader = searcher.reader()
+    fields = S.TEXT_FIELD_NAMES
+    terms: set[str] = set()
+    for name in fields:
+        terms.update(reader.field_terms(name))
+    scale = S.SCORE_SCALE
+    for term in sorted(terms):
+        impacts: dict[int, int] = {}
+        matched: dict[int, int] = {}
+        positions: dict[int, list] = {}
+        nfields = 0
+        for fi, name in enumerate(fields):
+            if (name, term) not in reader:
+                continue
+            nfields += 1
+            m = Q.Term(name, term).matcher(searcher)
+            pm = reader.postings(name, term)
+            while m.is_active():
+                eid = doc_ids.get(m.id())
+                if eid is not None:
+                    score = m.score()
+                    k = round(score * scale)
+                    if k != score * scale:
+                        raise ExportError(f"score {score} of {term!r} is not quantised")
+                    impacts[eid] = impacts.get(eid, 0) + k
+                    matched[eid] = matched.get(eid, 0) + 1
+                    pm.skip_to(m.id())
+                    positions.setdefault(eid, []).append((fi, pm.value_as("positions")))
+                m.next()
+        if not impacts and not coord:
+            continue
+        ids = sorted(impacts)
+        nf = len(fields)
+        values = [impacts[i] * nf + matched[i] - 1 if coord else impacts[i] for i in ids]
+        gaps = deltas(ids)
+        post = pack(n for pair in zip(gaps, values, strict=True) for n in pair)
+        yield TermEntry(term, post, _pack_positions(ids, positions), nfields)
+
+
+def _pack_positions(ids: list[int], positions: dict[int, list]) -> str:
+    """Per posting: number of fields, then per field: index, count, position gaps."""
+    out: list[int] = []
+    for i in ids:
+        per_field = positions[i]
+        out.append(len(per_field))
+        for fi, poss in per_field:
+            out.extend((fi, len(poss)))
+            out.extend(deltas(poss))
+    return pack(out)
+
+
+_MD_NOISE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[`*_>#]+|<[^>]{0,200}>")
+
+
+def snippet(post: Post) -> str:
+    """A short plain-text excerpt: the tldr, else the summary, else the body."""
+    for text in (post.tldr, post.summary, _MD_NOISE.sub(r"\1", post.body)):
+        text = " ".join(text.split())
+        if text:
+            if len(text) <= SNIPPET_CHARS:
+                return text
+            cut = text[:SNIPPET_CHARS]
+            space = cut.rfind(" ")
+            return (cut[:space] if space > SNIPPET_CHARS // 2 else cut).rstrip(" ,.;:") + "…"
+    return ""
