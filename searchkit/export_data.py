@@ -111,43 +111,48 @@ def iter_terms(searcher, doc_ids: dict[int, int], coord: bool) -> Iterator[TermE
     """Every term of the text fields with its packed postings, in code point order.
 
     ``doc_ids`` maps Whoosh document numbers of exported posts to export ids.
+    Impacts are ``scorer._score(weight, length)`` of the searcher's own
+    `WeightedBM25F` scorer, the function `searchkit query` calls per match,
+    fed with the same term weights and field lengths (tests check equality).
     """
     reader = searcher.reader()
     fields = S.TEXT_FIELD_NAMES
-    terms: set[str] = set()
-    for name in fields:
-        terms.update(reader.field_terms(name))
+    field_terms = {name: set(reader.field_terms(name)) for name in fields}
+    lengths = {
+        name: {d: searcher.doc_field_length(d, name, 1) for d in doc_ids} for name in fields
+    }
+    weighting = searcher.weighting
     scale = S.SCORE_SCALE
-    for term in sorted(terms):
+    nf = len(fields)
+    for term in sorted(set().union(*field_terms.values())):
         impacts: dict[int, int] = {}
         matched: dict[int, int] = {}
         positions: dict[int, list] = {}
         nfields = 0
         for fi, name in enumerate(fields):
-            if (name, term) not in reader:
+            if term not in field_terms[name]:
                 continue
             nfields += 1
-            m = Q.Term(name, term).matcher(searcher)
-            pm = reader.postings(name, term)
-            while m.is_active():
-                eid = doc_ids.get(m.id())
-                if eid is not None:
-                    score = m.score()
-                    k = round(score * scale)
-                    if k != score * scale:
-                        raise ExportError(f"score {score} of {term!r} is not quantised")
-                    impacts[eid] = impacts.get(eid, 0) + k
-                    matched[eid] = matched.get(eid, 0) + 1
-                    pm.skip_to(m.id())
-                    positions.setdefault(eid, []).append((fi, pm.value_as("positions")))
-                m.next()
+            scorer = weighting.scorer(searcher, name, term)
+            length = lengths[name]
+            weights = reader.postings(name, term).items_as("weight")
+            where = reader.postings(name, term).items_as("positions")
+            for (docnum, weight), (_, poss) in zip(weights, where, strict=True):
+                eid = doc_ids.get(docnum)
+                if eid is None:
+                    continue  # a draft or a deleted post
+                score = scorer._score(weight, length[docnum])
+                k = round(score * scale)
+                if k != score * scale:
+                    raise ExportError(f"score {score} of {term!r} is not quantised")
+                impacts[eid] = impacts.get(eid, 0) + k
+                matched[eid] = matched.get(eid, 0) + 1
+                positions.setdefault(eid, []).append((fi, poss))
         if not impacts and not coord:
             continue
         ids = sorted(impacts)
-        nf = len(fields)
         values = [impacts[i] * nf + matched[i] - 1 if coord else impacts[i] for i in ids]
-        gaps = deltas(ids)
-        post = pack(n for pair in zip(gaps, values, strict=True) for n in pair)
+        post = pack(n for pair in zip(deltas(ids), values, strict=True) for n in pair)
         yield TermEntry(term, post, _pack_positions(ids, positions), nfields)
 
 
