@@ -507,7 +507,7 @@ export class SearchIndex {
       if (plan.excluded.size) ids = ids.filter((id) => !plan.excluded.has(id));
     }
     if (allowed) ids = ids.filter((id) => allowed.mask[id]);
-    const score = (id) => (scored ? scored.get(id) : 0);
+    const score = (id) => (scored ? scored.get(id) : 1); // an empty query matches all, like Whoosh's Every()
     if (!scored || sort === "date") {
       const dates = allowed.dates;
       const d = (id) => (dates[id] === null ? -Infinity : dates[id]);
