@@ -183,7 +183,12 @@ def _filters(docs: list[ExportDoc]) -> dict:
             by_tag.setdefault(t, []).append(d.id)
     tags = sorted(by_tag, key=lambda t: (-len(by_tag[t]), t))
     undated = pack(deltas(d.id for d in docs if not d.date))
-    return {"d": pack(seconds), "nd": undated, "tags": tags, "tp": [pack(deltas(by_tag[t])) for t in tags]}
+    return {
+        "d": pack(seconds),
+        "nd": undated,
+        "tags": tags,
+        "tp": [pack(deltas(by_tag[t])) for t in tags],
+    }
 
 
 def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict[str, object]:

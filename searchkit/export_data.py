@@ -118,9 +118,7 @@ def iter_terms(searcher, doc_ids: dict[int, int], coord: bool) -> Iterator[TermE
     reader = searcher.reader()
     fields = S.TEXT_FIELD_NAMES
     field_terms = {name: set(reader.field_terms(name)) for name in fields}
-    lengths = {
-        name: {d: searcher.doc_field_length(d, name, 1) for d in doc_ids} for name in fields
-    }
+    lengths = {name: {d: searcher.doc_field_length(d, name, 1) for d in doc_ids} for name in fields}
     weighting = searcher.weighting
     scale = S.SCORE_SCALE
     nf = len(fields)

@@ -16,7 +16,9 @@ from urllib.parse import quote, urlsplit
 from .content import Post
 
 SAFE_SCHEMES = ("http", "https")
-_TOKEN = re.compile(r":(year|monthname|month|day|sections|section|slug|title|filename|contentbasename)")
+_TOKEN = re.compile(
+    r":(year|monthname|month|day|sections|section|slug|title|filename|contentbasename)"
+)
 
 
 def is_safe_url(url: str) -> bool:

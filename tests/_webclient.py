@@ -58,8 +58,9 @@ def cli_query(config: Config, *args: str) -> dict:
 def export_paths(config: Config) -> list[str]:
     """Export ids -> post paths: non-draft posts in code point order of their paths."""
     meta = json.loads((Path(config.index).parent / "out" / "searchkit.json").read_text())
-    from searchkit import store
     from whoosh import index as whoosh_index
+
+    from searchkit import store
 
     ix = whoosh_index.open_dir(str(store.current_generation(Path(config.index))))
     with ix.reader() as r:

@@ -17,11 +17,17 @@ from searchkit.urls import is_safe_url
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (needed to run JS)")
 
+
+def split(text: str, sep: str | None = None) -> list[str]:
+    return [part.strip() for part in text.split(sep)]
+
+
 LINKBLOG = Path(os.environ.get("SEARCHKIT_LINKBLOG", "/work/shared/corpora/linkblog"))
 
 # Words whose analysis is easy to get wrong: stemmer quirks, accents, dots,
 # digits, non-Latin scripts, Unicode case mappings, underscores.
-TRICKY = """running runs ran runner conflated hopping hoped feed agreed sized
+TRICKY = split(
+    """running runs ran runner conflated hopping hoped feed agreed sized
 controlled generalization relational electricity happiness probate rate cease
 ponies caresses sky skies yyy yield dying lying ties Y-axis youth yo
 Café café CAFÉ naïve Ærøskøbing straße STRASSE façade crème-brûlée Ångström
@@ -30,7 +36,8 @@ k8s.io v1.33.7-rc1+rke2r1 1.2.3 ..dots.. end. a.b.c __init__ snake_case x_y
 ǈubljana Ωmega ΐ ǰ ŉ ﬃ œuvre Œuvre ĳssel IJssel ŀl ǉ ﬆ ⓐⓑ ¹²³ ₀ ㊿ 𝐀𝐛𝐜 𐐀𐐨
 kubernetes Kubernetes' don't it's I'm e.g. i.e. U.S.A. the THE tbd TBD is us
 GPUs GPU's LLMs llm's on-call sign-off co-operate re-evaluate 10x 2024-03-01
-mystery myths syzygy eyeing saying layer player yelp boy boys joy enjoying""".split()
+mystery myths syzygy eyeing saying layer player yelp boy boys joy enjoying"""
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +57,9 @@ def vocabulary(root: Path) -> list[str]:
 
 def check_analysis(out: Path, words: list[str]) -> None:
     got = run_client(out, {"analyze": words, "stem": words})
-    bad = [(w, a, analyze(w)) for w, a in zip(words, got["analyze"], strict=True) if a != analyze(w)]
+    bad = [
+        (w, a, analyze(w)) for w, a in zip(words, got["analyze"], strict=True) if a != analyze(w)
+    ]
     assert not bad, f"{len(bad)} words analysed differently, e.g. {bad[:10]}"
     bad = [(w, s) for w, s in zip(words, got["stem"], strict=True) if s != py_stem(w)]
     assert not bad, f"{len(bad)} words stemmed differently, e.g. {bad[:10]}"
@@ -94,7 +103,8 @@ def test_client_analyses_the_linkblog_vocabulary_like_python(site):
 
 # Plain word queries on the shipped content: one to four words, rare and
 # common, stop words, stemming variants, accents, dotted versions.
-CONTENT_QUERIES = """gitops | kubernetes | kubernetes autoscaling | service mesh | helm chart
+CONTENT_QUERIES = split(
+    """gitops | kubernetes | kubernetes autoscaling | service mesh | helm chart
 | opentelemetry collector | prometheus histograms | gpu inference | llm serving kubernetes
 | argo cd | flux oci | policy | kyverno policies | admission control opa | tracing sampling
 | logs | cafe | café dashboards | v1.30 | 3.0 | the gitops | gitops and the cluster
@@ -102,7 +112,9 @@ CONTENT_QUERIES = """gitops | kubernetes | kubernetes autoscaling | service mesh
 | edge clusters network | cold starts | paged attention | snapshots backup | namespaces threat
 | platform teams adoption | recording rules | ci pipelines | canary analysis | kv cache routing
 | cardinality metrics pipelines | time slicing | drift detection | image automation
-| grafana | xyzzy""".split("|")
+| grafana | xyzzy""",
+    "|",
+)
 
 
 def assert_parity(config, out, paths, queries, **filters):
@@ -136,12 +148,16 @@ def test_client_filters_by_tag_and_date_like_the_cli(site):
     assert_parity(config, out, paths, ["gitops"], tags=["GitOps", "flux"], until="2025-03-01")
 
 
-LINKBLOG_QUERIES = """kubernetes | gke release notes | security vulnerability | cilium network policy
-| argo cd | flux | helm chart | istio ambient | gateway api | opentelemetry | prometheus
+LINKBLOG_QUERIES = split(
+    """kubernetes | gke release notes | security vulnerability
+| cilium network policy | argo cd | flux | helm chart | istio ambient | gateway api
+| opentelemetry | prometheus
 | autoscaling | gpu | ai inference | etcd | rke2 | k3s | v1.33 | windows nodes | karpenter
 | crossplane | backstage developer portal | ebpf | wasm | service mesh | observability
 | cost optimization | multi cluster | storage csi | certificate manager | deprecated api removal
-| cve | kubecon | tekton pipelines | jenkins x | open source community""".split("|")
+| cve | kubecon | tekton pipelines | jenkins x | open source community""",
+    "|",
+)
 
 
 @pytest.mark.skipif(not LINKBLOG.is_dir(), reason=f"linkblog corpus not found at {LINKBLOG}")
