@@ -91,7 +91,9 @@ def _progress(total: int):
     return click.progressbar(length=total, file=sys.stderr, label="indexing")
 
 
-def run_update(cfg: Config, *, rebuild: bool = False, show_progress: bool = True):
+def run_update(
+    cfg: Config, *, rebuild: bool = False, show_progress: bool = True, wait: float = 30.0
+):
     from .indexer import update_index
 
     bar = None
@@ -107,6 +109,7 @@ def run_update(cfg: Config, *, rebuild: bool = False, show_progress: bool = True
             cfg.content,
             cfg.index,
             rebuild=rebuild,
+            wait=wait,
             on_start=on_start,
             progress=lambda n: bar.update(n) if bar else None,
         )
@@ -123,7 +126,14 @@ def run_update(cfg: Config, *, rebuild: bool = False, show_progress: bool = True
 @click.option("--rebuild", is_flag=True, help="Start over instead of updating.")
 @click.option("--strict", is_flag=True, help="Exit with code 2 if any post has an error.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only, not warnings.")
-def index(cfg: Config, rebuild: bool, strict: bool, quiet: bool):
+@click.option(
+    "--wait",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds to wait for another run updating the same index.",
+)
+def index(cfg: Config, rebuild: bool, strict: bool, quiet: bool, wait: float):
     """Build or update the search index from the content folder.
 
     Only new, changed and removed posts are touched; a killed run leaves the
@@ -133,7 +143,7 @@ def index(cfg: Config, rebuild: bool, strict: bool, quiet: bool):
     Example:
         searchkit index --content content
     """
-    report = run_update(cfg, rebuild=rebuild)
+    report = run_update(cfg, rebuild=rebuild, wait=wait)
     print_problems(report.problems, quiet=quiet)
     click.echo(report.summary())
     if strict and report.errors:

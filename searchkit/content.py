@@ -174,14 +174,17 @@ def _decode(raw: bytes, warnings: list[str]) -> str:
             "limit for one post"
         )
     if not raw.strip():
-        raise ContentError("empty file")
+        raise ContentError("the file is empty")
     head = raw[:4096]
     if len(head) - len(head.translate(None, _BINARY_BYTES)) > len(head) // 100 + 4:
         raise ContentError("binary data, not a Markdown text file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ContentError(f"not valid UTF-8 at byte {exc.start}; save the file as UTF-8") from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ContentError(
+            f"not valid UTF-8 at byte offset {exc.start} (line {line}); save the file as UTF-8"
+        ) from None
     if "\x00" in text:
         warnings.append("the file contains NUL characters; they were removed")
         text = text.replace("\x00", "")
@@ -506,9 +509,8 @@ def parse_date(value: Any) -> dt.datetime | None:
             if not m:
                 return None
             try:
-                when = dt.datetime.fromisoformat(
-                    f"{m[1]}T{m[2].zfill(5) if len(m[2]) < 5 else m[2]}{m[3] or ''}"
-                )
+                hour, rest = m[2].split(":", 1)
+                when = dt.datetime.fromisoformat(f"{m[1]}T{hour.zfill(2)}:{rest}{m[3] or ''}")
             except ValueError:
                 return None
     else:

@@ -185,9 +185,12 @@ def _write_generation(index_dir, base, to_add, to_delete, manifest) -> None:
     try:
         for pid in to_delete:
             writer.delete_by_term("path", pid)
-        for post in to_add:
+        for i, post in enumerate(to_add):
             writer.add_document(**document(post))
+            if i == len(to_add) // 2:
+                store.crash_point("adding")
         writer.commit(merge=base is not None)
+        store.crash_point("committed")
     except BaseException:
         writer.cancel()
         raise

@@ -133,18 +133,21 @@ def new_generation(index_dir: Path, base: Path | None) -> Path:
                 os.link(src, gen / src.name)
             except OSError:
                 shutil.copy2(src, gen / src.name)
+    crash_point("copied")
     return gen
 
 
 def publish(index_dir: Path, gen: Path) -> None:
     """Make ``gen`` the live generation (atomic), then remove the others."""
     _fsync_dir(gen)
+    crash_point("publishing")
     tmp = Path(index_dir) / f".{CURRENT}.tmp"
     tmp.write_text(gen.name + "\n", encoding="utf-8")
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, Path(index_dir) / CURRENT)
     _fsync_dir(Path(index_dir))
+    crash_point("published")
     remove_stale_generations(index_dir)
 
 
@@ -167,6 +170,18 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def crash_point(stage: str) -> None:
+    """Kill this process at ``stage`` when SEARCHKIT_CRASH_AT names it.
+
+    The crash-safety tests use it to stop a build at exact points between
+    the steps that must be atomic; unset, it costs one dictionary lookup.
+    """
+    if os.environ.get("SEARCHKIT_CRASH_AT") == stage:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,67 @@
+"""Shared fixtures: small content folders copied to a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from searchkit.cli import cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A copy of tests/fixtures/site; its index goes to ``site.parent / 'index'``."""
+    dest = tmp_path / "content"
+    shutil.copytree(FIXTURES / "site", dest)
+    return dest
+
+
+@pytest.fixture
+def bad_inputs(tmp_path: Path) -> Path:
+    dest = tmp_path / "bad"
+    shutil.copytree(FIXTURES / "bad-inputs", dest)
+    return dest
+
+
+def run_cli(*args: str, cwd: Path | None = None):
+    """Run the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+    old = os.getcwd()
+    try:
+        if cwd:
+            os.chdir(cwd)
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def run_process(*args: str, cwd: Path | None = None, timeout: float = 120, **kw):
+    """Run ``python -m searchkit ARGS`` in a real process."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1")
+    return subprocess.run(
+        [sys.executable, "-m", "searchkit", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
+
+
+def query_json(content: Path, index: Path, *words: str, extra: tuple[str, ...] = ()) -> dict:
+    result = run_cli(
+        "query", *words, "--content", str(content), "--index", str(index), "--json", *extra
+    )
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)

@@ -1,0 +1,75 @@
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, run_cli, run_process
+
+from searchkit.cli import cli
+
+
+def all_commands(group=cli, prefix=()):
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):
+            yield from all_commands(cmd, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+@pytest.mark.parametrize("command", list(all_commands()), ids=" ".join)
+def test_every_command_has_a_summary_and_an_example(command):
+    result = run_cli(*command, "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout
+    assert "searchkit " + " ".join(command) in result.stdout
+
+
+def test_query_never_imports_scikit_learn(site, tmp_path):
+    index = tmp_path / "index"
+    code = (
+        "import sys\n"
+        "from searchkit.cli import cli\n"
+        f"args = ['query', 'gitops', '--content', {str(site)!r}, '--index', {str(index)!r}]\n"
+        "try:\n    cli.main(args, standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy'))\n"
+        "print('HEAVY', heavy)\n"
+    )
+    # Twice: the first run builds the index, the second is a plain query.
+    for _ in range(2):
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_python_dash_m_and_exit_code_for_usage_errors(site):
+    assert run_process("--version").stdout.startswith("searchkit")
+    proc = run_process("query", "--limit", "0", "gitops", "--content", str(site))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_config_file_sets_folders(site, tmp_path):
+    (tmp_path / "searchkit.toml").write_text('content = "content"\nindex = "build/idx"\n')
+    result = run_cli("query", "prometheus", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "build" / "idx" / "CURRENT").exists()
+
+
+def test_bad_config_is_a_usage_error(site, tmp_path):
+    (tmp_path / "searchkit.toml").write_text('contnet = "content"\n')
+    result = run_cli("query", "x", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "unknown setting 'contnet'" in result.stderr
+
+
+def test_index_summary_and_strict(site, tmp_path):
+    (site / "broken.md").write_text("no front matter here")
+    args = ("index", "--content", str(site), "--index", str(tmp_path / "index"))
+    result = run_cli(*args)
+    assert result.exit_code == 0
+    assert "indexed 9, updated 0, removed 0, unchanged 0, warnings 0, errors 1" in result.stdout
+    assert "broken.md: error: no front matter" in result.stderr
+    assert run_cli(*args, "--strict").exit_code == 2
