@@ -166,18 +166,71 @@ def _color() -> bool | None:
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema in the README).")
 @click.option("--drafts", is_flag=True, help="Include draft posts.")
-def query(cfg: Config, words, limit, tags, source, kind, since, until, sort, as_json, drafts):
+@click.option("--facets", is_flag=True, help="Also count tags and sources over all matches.")
+@click.option(
+    "--fuzzy-fallback/--no-fuzzy-fallback",
+    default=True,
+    show_default=True,
+    help="When nothing matches, show the results of the spelling-corrected query.",
+)
+@click.option("--plain", is_flag=True, help="Read the words literally: no operators or fields.")
+def query(
+    cfg: Config, words, limit, tags, source, kind, since, until, sort, as_json, drafts,
+    facets, fuzzy_fallback, plain,
+):  # fmt: skip
     """Rank posts for a query, with highlighted snippets.
 
+    Query syntax: words, "exact phrases", AND / OR / NOT, -word, (groups),
+    title:word, tag:NAME, kind:NAME, source:"NAME", date:2025-01..2025-06,
+    date:>2025-03-01, prefix*, fuzzy~ or fuzzy~2 (README, "Query language").
     Brings the index up to date first if the content changed. Exit code 1
     when nothing matches.
 
     \b
     Example:
         searchkit query gitops --tag kubernetes -n 5
+        searchkit query 'kind:release flux date:2025' --facets
     """
-    from .indexer import stale_reason
     from .search import open_searcher
+
+    _refresh_index(cfg)
+    text = " ".join(words)
+    with open_searcher(cfg.index) as searcher:
+        result = searcher.search(
+            text, limit=limit, tags=tags, source=source, kind=kind,
+            since=since, until=until, sort=sort, drafts=drafts, facets=facets,
+            fuzzy_fallback=fuzzy_fallback, syntax=not plain,
+        )  # fmt: skip
+    _print_result(result, as_json)
+
+
+@cli.command()
+@site_options
+@click.argument("path")
+@click.option("-n", "--limit", default=5, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (same shape as query).")
+@click.option("--drafts", is_flag=True, help="Include draft posts.")
+def related(cfg: Config, path: str, limit: int, as_json: bool, drafts: bool):
+    """List the posts most like the post at PATH (for "related posts").
+
+    PATH is the post's file or its id (its path inside the content folder).
+    Exit code 1 when no post is related.
+
+    \b
+    Example:
+        searchkit related content/links/flux-oci-artifacts-gitops-without-git.md
+    """
+    from .related import resolve_post_id
+    from .search import open_searcher
+
+    _refresh_index(cfg)
+    with open_searcher(cfg.index) as searcher:
+        result = searcher.related(resolve_post_id(path, cfg.content), limit=limit, drafts=drafts)
+    _print_result(result, as_json)
+
+
+def _refresh_index(cfg: Config) -> None:
+    from .indexer import stale_reason
 
     reason = stale_reason(cfg.content, cfg.index)
     if reason:
@@ -189,12 +242,9 @@ def query(cfg: Config, words, limit, tags, source, kind, since, until, sort, as_
                 "'searchkit index' lists them",
                 err=True,
             )
-    text = " ".join(words)
-    with open_searcher(cfg.index) as searcher:
-        result = searcher.search(
-            text, limit=limit, tags=tags, source=source, kind=kind,
-            since=since, until=until, sort=sort, drafts=drafts,
-        )  # fmt: skip
+
+
+def _print_result(result, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

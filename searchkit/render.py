@@ -38,10 +38,29 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def render_result(result: SearchResult) -> str:
+    notes = []
+    if result.corrected:
+        notes.append(
+            f"No posts match {result.query!r}; showing results for {result.corrected!r} instead."
+        )
+    elif result.suggestion:
+        notes.append(f"Did you mean: {result.suggestion}")
     if not result.hits:
-        return f"No posts match {result.query!r}."
+        return "\n".join([f"No posts match {result.query!r}.", *notes])
     shown = len(result.hits)
     head = f"{result.total} post{'s' if result.total != 1 else ''} match"
     if shown < result.total:
         head += f"; showing the top {shown}"
-    return head + "\n\n" + "\n\n".join(render_hit(h) for h in result.hits)
+    parts = ["\n".join([*notes, head]), *(render_hit(h) for h in result.hits)]
+    if result.facets:
+        parts.append(render_facets(result.facets))
+    return "\n\n".join(parts)
+
+
+def render_facets(facets: dict[str, dict[str, int]]) -> str:
+    """``tags: kubernetes (12), gitops (7)`` and the same for sources."""
+    lines = []
+    for name, counts in facets.items():
+        shown = ", ".join(f"{value} ({n})" for value, n in counts.items()) or "none"
+        lines.append(f"{name}: {shown}")
+    return "\n".join(lines)

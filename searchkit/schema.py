@@ -55,6 +55,10 @@ BM25_K1 = 1.2
 # like `searchkit query`, ties included (ties are broken by path).
 SCORE_SCALE = 1024
 
+# Coordination: words typed side by side are OR-ed, and a post matching m
+# of the n words scores S * (1 + COORD * m / n) (rule in query.py).
+COORD = 0.5
+
 # Short names people type in queries, mapped to index fields.
 FIELD_ALIASES: dict[str, str] = {"tag": "tags", "kind": "post_kind"}
 

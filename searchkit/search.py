@@ -25,7 +25,8 @@ from whoosh.highlight import ContextFragmenter, Formatter, Highlighter
 
 from . import store
 from .errors import IndexMissing, QueryError
-from .schema import FIELD_ALIASES, TEXT_FIELD_NAMES
+from .query import ParsedQuery
+from .schema import COORD, FIELD_ALIASES, TEXT_FIELD_NAMES
 from .scoring import WeightedBM25F
 
 SNIPPET_FIELDS = ("summary", "tldr", "body", "title")
@@ -73,13 +74,24 @@ class SearchResult:
     query: str
     total: int
     hits: list[Hit]
+    # {"tags": {tag: count}, "source": {source: count}} over all matches (--facets)
+    facets: dict[str, dict[str, int]] | None = None
+    suggestion: str | None = None  # "did you mean" (a spelling-corrected query)
+    corrected: str | None = None  # set when the hits are those of `suggestion`
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "query": self.query,
             "total": self.total,
             "hits": [h.to_json() for h in self.hits],
         }
+        if self.facets is not None:
+            out["facets"] = self.facets
+        if self.suggestion:
+            out["suggestion"] = self.suggestion
+        if self.corrected:
+            out["corrected"] = self.corrected
+        return out
 
 
 def parse_day(text: str, *, end: bool = False) -> dt.datetime:
@@ -113,7 +125,7 @@ def parse_day(text: str, *, end: bool = False) -> dt.datetime:
 class Searcher:
     """An open index generation; use as a context manager."""
 
-    def __init__(self, index_dir: Path | str):
+    def __init__(self, index_dir: Path | str, *, weighting=None, coord: float = COORD):
         gen = store.current_generation(Path(index_dir))
         if gen is None:
             raise IndexMissing(f"no index in {index_dir}; run 'searchkit index' first")
@@ -123,8 +135,9 @@ class Searcher:
             raise IndexMissing(
                 f"cannot open the index in {gen}: {exc}; run 'searchkit index --rebuild'"
             ) from None
-        self._searcher = self._ix.searcher(weighting=WeightedBM25F())
+        self._searcher = self._ix.searcher(weighting=weighting or WeightedBM25F())
         self.schema = self._ix.schema
+        self.coord = coord
 
     def __enter__(self) -> Searcher:
         return self
@@ -140,11 +153,11 @@ class Searcher:
     def doc_count(self) -> int:
         return self._searcher.doc_count()
 
-    def parse(self, text: str) -> Q.Query:
-        """Parse a query string into a Whoosh query over the weighted fields."""
+    def parse(self, text: str, *, syntax: bool = True) -> ParsedQuery:
+        """Parse a query string into ranking query, filters and exclusions."""
         from .query import parse_query
 
-        return parse_query(text, self.schema)
+        return parse_query(text, self.schema, syntax=syntax, coord=self.coord)
 
     def search(
         self,
@@ -158,39 +171,92 @@ class Searcher:
         until: str | dt.datetime | None = None,
         sort: str = "relevance",
         drafts: bool = False,
+        syntax: bool = True,
+        facets: bool = False,
+        fuzzy_fallback: bool = False,
+        snippets: bool = True,
     ) -> SearchResult:
         """Rank the posts matching ``text`` and the filters.
 
         Equal scores are ordered by path, so results are the same on every
-        run and in every client. An empty ``text`` matches every post (useful
-        with filters) and sorts by date.
+        run and in every client. A query with no words (empty, or filters
+        only) matches every post and sorts by date. ``syntax=False`` reads
+        every character as plain words. ``facets`` counts tags and sources
+        over all matches. When a word is not in the index, ``result.suggestion``
+        holds the query with the closest indexed words ("did you mean"); when
+        nothing matched and ``fuzzy_fallback`` is set, the suggestion's hits
+        are returned instead, with ``result.corrected`` set.
         """
-        q = self.parse(text) if text.strip() else Q.Every()
-        filt = _filters(tags, source, kind, since, until)
-        mask = None if drafts else Q.Term("draft", True)
         if sort not in ("relevance", "date"):
             raise QueryError(f"unknown sort {sort!r}; use relevance or date")
+        parsed = self.parse(text, syntax=syntax)
+        opts = dict(tags=tags, source=source, kind=kind, since=since, until=until)
+        result = self._run(parsed, opts, limit, sort, drafts, facets, snippets)
+        if parsed.words:  # cheap: one lookup per word, more only for unknown words
+            from .suggest import suggest_query
+
+            fixed = suggest_query(self._searcher, parsed.text, parsed.words)
+            if fixed and fixed != parsed.text:
+                result.suggestion = fixed
+                if fuzzy_fallback and result.total == 0:
+                    again = self._run(
+                        self.parse(fixed, syntax=syntax), opts, limit, sort, drafts, facets,
+                        snippets,
+                    )  # fmt: skip
+                    if again.total:
+                        again.query, again.corrected, again.suggestion = text, fixed, fixed
+                        return again
+        result.query = text
+        return result
+
+    def related(self, post_id: str, *, limit: int = 5, drafts: bool = False) -> SearchResult:
+        """The posts most like ``post_id`` (see `searchkit.related`)."""
+        from .related import related_query
+
+        parsed = related_query(self._searcher, post_id)
+        if parsed.scoring is Q.NullQuery:
+            return SearchResult(query=post_id, total=0, hits=[])
+        opts = dict(tags=(), source=None, kind=None, since=None, until=None)
+        result = self._run(parsed, opts, limit, "relevance", drafts, False, True)
+        result.query = post_id
+        return result
+
+    def _run(self, parsed, opts, limit, sort, drafts, facets, snippets) -> SearchResult:
+        q = parsed.scoring if parsed.scoring is not None else Q.Every()
+        filt = _filters(**opts, extra=parsed.filters)
+        hidden = list(parsed.exclude) + ([] if drafts else [Q.Term("draft", True)])
+        mask = Q.Or(hidden) if len(hidden) > 1 else (hidden[0] if hidden else None)
         # The score is always one of the sort keys: that is how it reaches us.
         order = [sorting.ScoreFacet(), sorting.FieldFacet("path")]
         by_date = sort == "date" or isinstance(q, Q.Every)
         if by_date:
             order.insert(0, sorting.FieldFacet("date", reverse=True))
+        groups = {}
+        if facets:
+            groups = {
+                "tags": sorting.FieldFacet("tags", allow_overlap=True, maptype=sorting.Count),
+                "source": sorting.FieldFacet("source", maptype=sorting.Count),
+            }
         try:
             results = self._searcher.search(
-                q, limit=limit, filter=filt, mask=mask, sortedby=order, terms=True
-            )
+                q, limit=limit, filter=filt, mask=mask, sortedby=order, terms=snippets,
+                groupedby=groups or None,
+            )  # fmt: skip
         except QueryError:
             raise
         except Exception as exc:
-            raise QueryError(f"cannot run query {text!r}: {exc}") from None
+            raise QueryError(f"cannot run query {parsed.text[:80]!r}: {exc}") from None
         score_key = 1 if by_date else 0
-        hits = [self._hit(i + 1, r, score_key) for i, r in enumerate(results)]
-        return SearchResult(query=text, total=len(results), hits=hits)
+        hits = [self._hit(i + 1, r, score_key, snippets) for i, r in enumerate(results)]
+        result = SearchResult(query=parsed.text, total=len(results), hits=hits)
+        if facets:
+            result.facets = {name: _counts(results.groups(name)) for name in groups}
+        return result
 
-    def _hit(self, rank: int, result, score_key: int) -> Hit:
+    def _hit(self, rank: int, result, score_key: int, snippets: bool = True) -> Hit:
         stored = result.fields()
         date = stored.get("date")
-        snippet, spans = _snippet(result, stored)
+        snippet, spans = _snippet(result, stored) if snippets else ("", [])
         return Hit(
             rank=rank,
             path=stored["path"],
@@ -207,8 +273,14 @@ class Searcher:
         )
 
 
-def _filters(tags, source, kind, since, until) -> Q.Query | None:
-    parts: list[Q.Query] = [Q.Term("tags", t.strip().lower()) for t in tags if t.strip()]
+def _counts(groups: dict) -> dict[str, int]:
+    """Facet counts, largest first, then by name; empty values dropped."""
+    items = [(k, v) for k, v in groups.items() if k]
+    return dict(sorted(items, key=lambda kv: (-kv[1], kv[0])))
+
+
+def _filters(tags, source, kind, since, until, extra=()) -> Q.Query | None:
+    parts: list[Q.Query] = list(extra) + [Q.Term("tags", t.strip().lower()) for t in tags if t.strip()]
     if source:
         parts.append(Q.Term("source", source.strip().lower()))
     if kind:
@@ -270,9 +342,9 @@ def _spans(marked: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(out), spans
 
 
-def open_searcher(index_dir: Path | str) -> Searcher:
+def open_searcher(index_dir: Path | str, **kwargs) -> Searcher:
     """Open the live generation of the index in ``index_dir`` for searching."""
-    return Searcher(index_dir)
+    return Searcher(index_dir, **kwargs)
 
 
 __all__ = ["Hit", "SearchResult", "Searcher", "open_searcher", "parse_day", "FIELD_ALIASES"]
