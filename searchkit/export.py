@@ -122,7 +122,7 @@ def _build(cfg: Config, searcher) -> tuple[dict, dict[str, object]]:
     docs = [_doc(i, posts[p], cfg) for i, p in enumerate(paths)]
 
     rule = combination_rule(searcher.schema)
-    entries = list(iter_terms(searcher, doc_ids, coord=rule["rule"] == "coord"))
+    entries = list(iter_terms(searcher, doc_ids))
     meta = {
         "format": "searchkit-export",
         "version": FORMAT_VERSION,
@@ -133,7 +133,7 @@ def _build(cfg: Config, searcher) -> tuple[dict, dict[str, object]]:
             "scoreScale": S.SCORE_SCALE,
             "fields": list(S.TEXT_FIELD_NAMES),
             "weights": S.FIELD_WEIGHTS,  # already inside the impacts; for reference
-            "bm25": {"B": S.BM25_B, "K1": S.BM25_K1},
+            "bm25": {"B": S.BM25_B, "K1": S.BM25_K1},  # inside the impacts too
             "combine": rule,
             "ties": "id",  # ids follow post paths in code point order
         },
@@ -162,10 +162,8 @@ def _doc(i: int, post, cfg: Config) -> ExportDoc:
     )
 
 
-def _shard(entries: list[TermEntry], coord: bool) -> tuple[dict, dict]:
+def _shard(entries: list[TermEntry]) -> tuple[dict, dict]:
     terms = {"t": [e.term for e in entries], "p": [e.postings for e in entries]}
-    if coord:
-        terms["n"] = [e.nfields for e in entries]
     return terms, {"x": [e.positions for e in entries]}
 
 
@@ -193,11 +191,10 @@ def _filters(docs: list[ExportDoc]) -> dict:
 
 def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict[str, object]:
     """Fill ``meta`` with the shard table (or inline data); return the data files."""
-    coord = meta["ranking"]["combine"]["rule"] == "coord"
     meta["terms"] = len(entries)
     size = sum(len(e.term) + len(e.postings) for e in entries) + 100 * len(docs)
     if size <= SINGLE_FILE_BYTES:
-        terms, positions = _shard(entries, coord)
+        terms, positions = _shard(entries)
         meta["inline"] = {
             "t": terms,
             "x": positions,
@@ -211,7 +208,7 @@ def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict
     used = 0
     for e in entries + [None]:  # type: ignore[list-item]
         if e is None or (batch and used + len(e.postings) + len(e.term) > SHARD_BYTES):
-            terms, positions = _shard(batch, coord)
+            terms, positions = _shard(batch)
             n = len(first)
             files[f"t/{n}.json"], files[f"p/{n}.json"] = terms, positions
             first.append(batch[0].term)

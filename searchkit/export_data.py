@@ -32,7 +32,6 @@ class TermEntry:
     term: str
     postings: str
     positions: str
-    nfields: int  # text fields in the whole index holding the term (coordination)
 
 
 @dataclass
@@ -80,34 +79,35 @@ def analysis_meta() -> dict:
 
 
 def combination_rule(whoosh_schema) -> dict:
-    """How the parser combines the words of a query, found by parsing one.
+    """How the parser combines the words of a query, found by parsing some.
 
-    Raises `ExportError` if the rule is one the client does not implement,
-    so a change in `query.py` cannot silently break ranking parity.
+    Raises `ExportError` for a rule the client does not implement, so a
+    change in `query.py` cannot silently break ranking parity.
     """
-    from .query import parse_query
+    from . import query
 
-    q = parse_query("alpha beta", whoosh_schema)
-    words = q.subqueries if isinstance(q, (Q.Or, Q.And)) else []
-    leaves: list[Q.Query] = []
-    for sub in words:
-        if isinstance(sub, Q.Or) and not getattr(sub, "scale", None):
-            leaves.extend(sub.subqueries)
-        else:
-            leaves.append(sub)
-    simple = all(
-        isinstance(t, Q.Term) and t.fieldname in S.TEXT_FIELD_NAMES and t.boost == 1.0
-        for t in leaves
-    )
-    if not simple or not leaves or q.boost != 1.0:
-        raise ExportError(f"the client cannot mirror the query rule {q!r}")
-    if isinstance(q, Q.And):
-        return {"rule": "and"}
-    scale = getattr(q, "scale", None)
-    return {"rule": "coord", "scale": scale} if scale else {"rule": "sum"}
+    def scoring(text: str):
+        parsed = query.parse_query(text, whoosh_schema)
+        return getattr(parsed, "scoring", parsed)  # older parse_query returned the query
+
+    def is_word(q) -> bool:
+        return isinstance(q, Q.Or) and all(
+            isinstance(t, Q.Term) and t.fieldname in S.TEXT_FIELD_NAMES and t.boost == 1.0
+            for t in q.subqueries
+        )
+
+    one, two = scoring("alpha"), scoring("alpha beta")
+    if not is_word(one) or getattr(one, "scale", None) or one.boost != 1.0:
+        raise ExportError(f"the client cannot mirror the one-word query {one!r}")
+    words_or = getattr(query, "WordsOr", None)
+    if words_or is not None and type(two) is words_or and all(is_word(c) for c in two.subqueries):
+        return {"rule": "words", "coord": two.coord}
+    if type(two) is Q.Or and is_word(two) and not getattr(two, "scale", None):
+        return {"rule": "sum"}
+    raise ExportError(f"the client cannot mirror the query rule {two!r}")
 
 
-def iter_terms(searcher, doc_ids: dict[int, int], coord: bool) -> Iterator[TermEntry]:
+def iter_terms(searcher, doc_ids: dict[int, int]) -> Iterator[TermEntry]:
     """Every term of the text fields with its packed postings, in code point order.
 
     ``doc_ids`` maps Whoosh document numbers of exported posts to export ids.
@@ -121,16 +121,12 @@ def iter_terms(searcher, doc_ids: dict[int, int], coord: bool) -> Iterator[TermE
     lengths = {name: {d: searcher.doc_field_length(d, name, 1) for d in doc_ids} for name in fields}
     weighting = searcher.weighting
     scale = S.SCORE_SCALE
-    nf = len(fields)
     for term in sorted(set().union(*field_terms.values())):
         impacts: dict[int, int] = {}
-        matched: dict[int, int] = {}
         positions: dict[int, list] = {}
-        nfields = 0
         for fi, name in enumerate(fields):
             if term not in field_terms[name]:
                 continue
-            nfields += 1
             scorer = weighting.scorer(searcher, name, term)
             length = lengths[name]
             weights = reader.postings(name, term).items_as("weight")
@@ -144,14 +140,14 @@ def iter_terms(searcher, doc_ids: dict[int, int], coord: bool) -> Iterator[TermE
                 if k != score * scale:
                     raise ExportError(f"score {score} of {term!r} is not quantised")
                 impacts[eid] = impacts.get(eid, 0) + k
-                matched[eid] = matched.get(eid, 0) + 1
                 positions.setdefault(eid, []).append((fi, poss))
-        if not impacts and not coord:
-            continue
+        if not impacts:
+            continue  # only in drafts
         ids = sorted(impacts)
-        values = [impacts[i] * nf + matched[i] - 1 if coord else impacts[i] for i in ids]
-        post = pack(n for pair in zip(deltas(ids), values, strict=True) for n in pair)
-        yield TermEntry(term, post, _pack_positions(ids, positions), nfields)
+        post = pack(
+            n for pair in zip(deltas(ids), (impacts[i] for i in ids), strict=True) for n in pair
+        )
+        yield TermEntry(term, post, _pack_positions(ids, positions))
 
 
 def _pack_positions(ids: list[int], positions: dict[int, list]) -> str:

@@ -54,6 +54,7 @@ def test_small_site_is_one_file_with_metadata_from_the_schema(small):
     rank = meta["ranking"]
     assert rank["scoreScale"] == S.SCORE_SCALE and rank["fields"] == list(S.TEXT_FIELD_NAMES)
     assert rank["weights"] == S.FIELD_WEIGHTS
+    assert rank["combine"] == {"rule": "words", "coord": S.COORD}
     assert meta["analysis"]["stop"] == sorted(S.STOPWORDS)
     assert meta["analysis"]["minsize"] == S.STOP_MINSIZE
     assert meta["analysis"]["tokens"] == S.TOKEN_PATTERN
@@ -131,7 +132,7 @@ def test_a_query_rule_the_client_cannot_mirror_is_refused(tmp_path, monkeypatch)
         return Q.DisjunctionMax([Q.Term("title", "alpha"), Q.Term("body", "alpha")])
 
     monkeypatch.setattr(query_mod, "parse_query", dismax)
-    with pytest.raises(ExportError, match="query rule"):
+    with pytest.raises(ExportError, match="cannot mirror"):
         build_export(CONTENT, tmp_path)
 
 

@@ -211,20 +211,34 @@ export class Analyzer {
 
 // ---------------------------------------------------------------- query syntax
 
-/** Split a query into words, excluded words and quoted phrases. */
+const HYPHEN = /(?<=[\p{L}\p{N}_])-(?=[\p{L}\p{N}_])/gu;
+
+/**
+ * Split a query into units: words, "quoted phrases", -excluded words, and
+ * tag:filters. Like the CLI, a hyphen inside a word separates two words
+ * (`on-call` is `on call`), `-word` at a word's start excludes, and a query
+ * joined only by AND (all required) or only by OR (no coordination) says so
+ * in `operator`.
+ */
 export function parseQuery(text) {
   const units = [];
-  const re = /"([^"]*)("|$)|(\S+)/g;
+  const tags = [];
+  const ops = new Set();
+  const re = /(-?)"([^"]*)("|$)|(\S+)/g;
+  const src = text.replace(HYPHEN, " ");
   let m;
   let negateNext = false;
-  while ((m = re.exec(text)) !== null) {
-    if (m[1] !== undefined) {
-      units.push({ kind: "phrase", text: m[1], not: negateNext });
+  while ((m = re.exec(src)) !== null) {
+    if (m[2] !== undefined) {
+      units.push({ kind: "phrase", text: m[2], not: negateNext || m[1] === "-" });
       negateNext = false;
       continue;
     }
-    let word = m[3];
-    if (word === "AND" || word === "OR") continue;
+    let word = m[4];
+    if (word === "AND" || word === "OR") {
+      ops.add(word);
+      continue;
+    }
     if (word === "NOT") {
       negateNext = true;
       continue;
@@ -235,11 +249,17 @@ export function parseQuery(text) {
       not = true;
       word = word.slice(1);
     } else if (word.startsWith("+")) word = word.slice(1);
+    const field = /^(tags?):(.+)$/i.exec(word);
+    if (field && !not) {
+      tags.push(field[2]);
+      continue;
+    }
     units.push({ kind: "word", text: word, not, end: m.index + m[0].length });
   }
   const last = units.at(-1);
-  const open = last && last.kind === "word" && !last.not && last.end === text.length && !/\s$/.test(text);
-  return { units, lastIsOpen: Boolean(open) };
+  const open = last && last.kind === "word" && !last.not && last.end === src.length && !/\s$/.test(src);
+  const operator = ops.size === 1 ? (ops.has("AND") ? "and" : "or") : "words";
+  return { units, tags, operator, lastIsOpen: Boolean(open) };
 }
 
 // ---------------------------------------------------------------- edit distance
@@ -330,7 +350,7 @@ export class SearchIndex {
   }
 
   _prepare(shard) {
-    return { terms: shard.t, packed: shard.p, nfields: shard.n, lists: new Map() };
+    return { terms: shard.t, packed: shard.p, lists: new Map() };
   }
 
   _shard(i) {
@@ -357,7 +377,7 @@ export class SearchIndex {
     return [a, b];
   }
 
-  /** Postings of one term: {ids, values, nfields, shard, pos} or null. */
+  /** Postings of one term: {term, ids, values, shard, pos} or null. */
   async postings(term) {
     const si = this._shardOf(term);
     const shard = await this._shard(si);
@@ -377,7 +397,7 @@ export class SearchIndex {
         values[i] = nums[2 * i + 1];
       }
       undelta(ids);
-      list = { term: shard.terms[k], ids, values, nfields: shard.nfields ? shard.nfields[k] : 0, shard: si, pos: k };
+      list = { term: shard.terms[k], ids, values, shard: si, pos: k };
       shard.lists.set(k, list);
     }
     return list;
@@ -487,33 +507,29 @@ export class SearchIndex {
    * type-ahead on the last word, typo tolerance). Returns {total, hits}.
    */
   async search(query, opts = {}) {
-    const { limit = 10, tags = [], since, until, sort = "relevance", prefix = true, typo = true } = opts;
+    const { limit = 10, since, until, sort = "relevance", prefix = true, typo = true } = opts;
     const text = Array.from(String(query ?? ""), (c) => (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(c) ? " " : c))
       .join("")
       .slice(0, 1000);
     const parsed = parseQuery(text);
+    const tags = [...(opts.tags ?? []), ...parsed.tags];
     const plan = await this._plan(parsed, { prefix, typo });
+    const scoring = plan.clauses.length > 0;
     let allowed = null;
-    if (tags.length || since || until || !plan.scoring || sort === "date") {
+    if (tags.length || since || until || !scoring || sort === "date") {
       allowed = await this._filter(tags, since, until);
     }
-    const scored = plan.scoring ? this._score(plan) : null;
-    let ids;
-    if (scored) {
-      ids = [...scored.keys()];
-      if (plan.excluded.size) ids = ids.filter((id) => !plan.excluded.has(id));
-    } else {
-      ids = plan.empty ? [] : Array.from({ length: this.size }, (_, i) => i);
-      if (plan.excluded.size) ids = ids.filter((id) => !plan.excluded.has(id));
-    }
+    const scored = scoring ? this._score(plan) : null;
+    let ids = scored ? [...scored.keys()] : Array.from({ length: this.size }, (_, i) => i);
+    if (plan.excluded.size) ids = ids.filter((id) => !plan.excluded.has(id));
     if (allowed) ids = ids.filter((id) => allowed.mask[id]);
-    const score = (id) => (scored ? scored.get(id) : 1); // an empty query matches all, like Whoosh's Every()
+    const score = (id) => (scored ? scored.get(id) : 1); // no words: every post, like Whoosh's Every()
     if (!scored || sort === "date") {
       const dates = allowed.dates;
       const d = (id) => (dates[id] === null ? -Infinity : dates[id]);
       ids.sort((a, b) => d(b) - d(a) || score(b) - score(a) || a - b);
     } else {
-      ids.sort((a, b) => score(b) - score(a) || a - b);
+      ids.sort((a, b) => score(b) - score(a) || a - b); // ties: ids follow paths
     }
     const top = ids.slice(0, limit);
     const docs = await this._docs(top);
@@ -521,63 +537,49 @@ export class SearchIndex {
     return { query: String(query ?? ""), total: ids.length, hits };
   }
 
+  /** Clauses of the query: one per distinct analysed word or phrase. */
   async _plan(parsed, { prefix, typo }) {
-    const plan = { words: [], phrases: [], excluded: new Set(), highlight: new Set(), scoring: false, empty: false };
+    const plan = { clauses: [], operator: parsed.operator, excluded: new Set(), highlight: new Set() };
     const { units, lastIsOpen } = parsed;
-    const positive = [];
+    const seen = new Set();
     for (let u = 0; u < units.length; u++) {
       const unit = units[u];
-      const terms = this.analyzer.analyze(unit.text);
+      const terms = [...new Set(this.analyzer.analyze(unit.text))];
       if (unit.not) {
-        for (const t of terms) {
-          const list = await this.postings(t);
-          if (list) for (const id of list.ids) plan.excluded.add(id);
-        }
-        continue;
-      }
-      if (unit.kind === "phrase" && terms.length > 1) {
         const lists = await Promise.all(terms.map((t) => this.postings(t)));
-        terms.forEach((t) => plan.highlight.add(t));
-        plan.phrases.push({ lists, ids: await this._phraseMatches(lists) });
+        const phrase = unit.kind === "phrase" && terms.length > 1 ? await this._phraseMatches(lists) : null;
+        for (const list of lists) {
+          if (list) for (const id of list.ids) if (!phrase || phrase.has(id)) plan.excluded.add(id);
+        }
         continue;
       }
-      const open = prefix && lastIsOpen && u === units.length - 1;
-      for (const t of terms) positive.push({ term: t, open: false });
-      if (open) {
-        const tokens = this.analyzer.tokens(unit.text);
-        const lastWord = tokens.at(-1);
-        if (lastWord) {
-          const folded = this.analyzer.fold(lastWord.word);
-          if (cpLength(folded) >= this.options.prefixMin) {
-            const last = positive.find((p) => p.term === this.analyzer.term(lastWord.word));
-            if (last) last.open = folded;
-            else positive.push({ term: null, open: folded });
-          }
-        }
+      let open = null;
+      if (prefix && lastIsOpen && u === units.length - 1) {
+        const last = this.analyzer.tokens(unit.text).at(-1);
+        const folded = last ? this.analyzer.fold(last.word) : "";
+        if (cpLength(folded) >= this.options.prefixMin) open = folded;
       }
-    }
-    // Whoosh drops duplicate subqueries; so do we.
-    const seen = new Set();
-    for (const { term, open } of positive) {
-      const key = `${term}\u0000${open}`;
-      if (seen.has(key)) continue;
+      if (!terms.length && !open) continue; // stop words only: no clause, as in the CLI
+      const isPhrase = unit.kind === "phrase" && terms.length > 1;
+      const key = `${isPhrase ? '"' : ""}${terms.join("\u0000")}\u0001${open ?? ""}`;
+      if (seen.has(key)) continue; // the CLI drops repeated clauses too
       seen.add(key);
-      const exact = term === null ? null : await this.postings(term);
-      const word = { term, exact, extra: [], weight: 0 };
-      if (term !== null) plan.highlight.add(term);
-      if (open) {
-        word.extra = (await this.expand(open, this.options.prefixMax)).filter((l) => l.term !== term);
-        word.weight = this.options.prefixWeight;
+      const lists = (await Promise.all(terms.map((t) => this.postings(t)))).filter(Boolean);
+      terms.forEach((t) => plan.highlight.add(t));
+      const clause = { lists, extra: [], weight: 0, phrase: null };
+      if (isPhrase) {
+        clause.phrase = lists.length === terms.length ? await this._phraseMatches(lists) : new Set();
+      } else if (open) {
+        clause.extra = (await this.expand(open, this.options.prefixMax)).filter((l) => !terms.includes(l.term));
+        clause.weight = this.options.prefixWeight;
       }
-      if (!exact && !word.extra.length && typo && term !== null) {
-        word.extra = await this.similar(term);
-        word.weight = this.options.fuzzyWeight;
+      if (!isPhrase && !lists.length && !clause.extra.length && typo) {
+        for (const t of terms) clause.extra.push(...(await this.similar(t)));
+        clause.weight = this.options.fuzzyWeight;
       }
-      word.extra.forEach((l) => plan.highlight.add(l.term));
-      plan.words.push(word);
+      clause.extra.forEach((l) => plan.highlight.add(l.term));
+      plan.clauses.push(clause);
     }
-    plan.scoring = plan.words.length > 0 || plan.phrases.length > 0;
-    plan.empty = !plan.scoring && units.some((u) => !u.not);
     return plan;
   }
 
@@ -585,65 +587,48 @@ export class SearchIndex {
   _score(plan) {
     const scale = this.ranking.scoreScale;
     const rule = this.ranking.combine;
-    const coord = rule.rule === "coord";
-    const nf = this.ranking.fields.length;
-    const sums = new Map();
+    const { clauses } = plan;
+    // Per post: the sum of its clauses' impacts (integers: exact in any
+    // order), and which clauses it matches.
+    const total = new Map();
     const matched = new Map();
-    let termcount = 0;
-    const lists = plan.words.filter((w) => w.exact).map((w) => w.exact);
-    for (const list of lists) {
-      termcount += list.nfields;
-      const { ids, values } = list;
-      for (let i = 0; i < ids.length; i++) {
-        const v = values[i];
-        const impact = coord ? Math.floor(v / nf) : v;
-        sums.set(ids[i], (sums.get(ids[i]) ?? 0) + impact);
-        if (coord) matched.set(ids[i], (matched.get(ids[i]) ?? 0) + (v % nf) + 1);
-      }
-    }
-    // Type-ahead and typo matches: the best one per word, scaled down.
-    const extra = new Map();
-    for (const w of plan.words) {
-      if (!w.extra.length) continue;
-      const best = new Map();
-      for (const list of w.extra) {
-        for (let i = 0; i < list.ids.length; i++) {
-          const v = coord ? Math.floor(list.values[i] / nf) : list.values[i];
-          if (v > (best.get(list.ids[i]) ?? -1)) best.set(list.ids[i], v);
+    clauses.forEach((clause, c) => {
+      const mine = new Map();
+      for (const list of clause.lists) {
+        const { ids, values } = list;
+        for (let i = 0; i < ids.length; i++) {
+          if (clause.phrase && !clause.phrase.has(ids[i])) continue;
+          mine.set(ids[i], (mine.get(ids[i]) ?? 0) + values[i]);
         }
       }
-      for (const [id, v] of best) {
-        if (w.exact && sums.has(id) && hasId(w.exact, id)) continue;
-        extra.set(id, (extra.get(id) ?? 0) + v * w.weight);
-      }
-    }
-    if (rule.rule === "and") {
-      const need = lists.length;
-      const count = new Map();
-      for (const l of lists) for (const id of l.ids) count.set(id, (count.get(id) ?? 0) + 1);
-      for (const id of [...sums.keys()]) if (count.get(id) !== need) sums.delete(id);
-    }
-    const scores = new Map();
-    for (const [id, total] of sums) {
-      let s = total / scale;
-      if (coord && termcount > 1 && termcount !== rule.scale) {
-        // whoosh.matching.CoordMatcher._sqr, operation for operation.
-        const d = termcount - rule.scale;
-        s = (s + (matched.get(id) - 1) / (d * d)) * ((termcount - 1) / termcount);
-      }
-      scores.set(id, s);
-    }
-    for (const [id, v] of extra) scores.set(id, (scores.get(id) ?? 0) + v / scale);
-    // A phrase adds its words' impacts to the posts that contain it.
-    for (const p of plan.phrases) {
-      for (const list of p.lists) {
+      // Type-ahead and typo matches: the best one per post, scaled down,
+      // only for posts without an exact match of the clause.
+      const best = new Map();
+      for (const list of clause.extra) {
         for (let i = 0; i < list.ids.length; i++) {
           const id = list.ids[i];
-          if (!p.ids.has(id)) continue;
-          const v = coord ? Math.floor(list.values[i] / nf) : list.values[i];
-          scores.set(id, (scores.get(id) ?? 0) + v / scale);
+          const v = list.values[i] * clause.weight;
+          if (!mine.has(id) && v > (best.get(id) ?? -1)) best.set(id, v);
         }
       }
+      for (const [id, v] of best) mine.set(id, v);
+      for (const [id, v] of mine) {
+        total.set(id, (total.get(id) ?? 0) + v);
+        matched.set(id, (matched.get(id) ?? 0) + 1);
+      }
+    });
+    const n = clauses.length;
+    const operator = plan.operator === "words" ? rule.rule : plan.operator === "or" ? "sum" : "and";
+    const scores = new Map();
+    for (const [id, t] of total) {
+      const m = matched.get(id);
+      let s = t / scale;
+      if (operator === "and" && m < n) continue;
+      if (operator === "words" && n > 1) {
+        // query.CoordMatcher.score: quantize(S * (1 + coord * m / n)), op for op.
+        s = Math.floor(s * (1 + (rule.coord * m) / n) * scale + 0.5) / scale;
+      }
+      scores.set(id, s);
     }
     return scores;
   }
