@@ -541,6 +541,7 @@ export class SearchIndex {
   async _plan(parsed, { prefix, typo }) {
     const plan = { clauses: [], operator: parsed.operator, excluded: new Set(), highlight: new Set() };
     const { units, lastIsOpen } = parsed;
+    await this._prefetch(units, lastIsOpen && prefix);
     const seen = new Set();
     for (let u = 0; u < units.length; u++) {
       const unit = units[u];
@@ -581,6 +582,27 @@ export class SearchIndex {
       plan.clauses.push(clause);
     }
     return plan;
+  }
+
+  /** Fetch, in parallel, every term shard the query's words (and an open last word) need. */
+  async _prefetch(units, open) {
+    const need = new Set();
+    units.forEach((unit, u) => {
+      const tokens = this.analyzer.tokens(unit.text);
+      for (const { word } of tokens) {
+        const t = this.analyzer.term(word);
+        if (t !== null) need.add(this._shardOf(t));
+      }
+      const last = tokens.at(-1);
+      if (open && u === units.length - 1 && last) {
+        const folded = this.analyzer.fold(last.word);
+        if (cpLength(folded) >= this.options.prefixMin) {
+          const [a, b] = this._shardRange(folded);
+          for (let i = a; i <= Math.min(b, a + 3); i++) need.add(i);
+        }
+      }
+    });
+    await Promise.all([...need].map((i) => this._shard(i)));
   }
 
   /** Scores of every matching post: Map id -> score, exactly as `searchkit query`. */
