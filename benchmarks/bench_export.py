@@ -152,7 +152,7 @@ def main() -> None:
         try:
             res = measure_browser(work / "out")
         except ImportError:
-            sys.exit("playwright is not installed: pip install -e '.[browser]'")
+            sys.exit("playwright is not installed: pip install -e '.[test]'")
         first, later, warm = res["first"], res["later"], res["warm"]
         kb = [r["bytes"] / 1024 for r in later]
         ms = [r["ms"] for r in later]

@@ -37,7 +37,7 @@ def _missing() -> str:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "the playwright Python package is not installed (pip install -e '.[browser]')"
+        return "the playwright Python package is not installed (pip install -e '.[test]')"
     return ""
 
 

@@ -15,6 +15,8 @@ from searchkit.content import load_posts
 from searchkit.schema import FoldStopStemFilter, analyze
 from searchkit.urls import is_safe_url
 
+if NODE is None and os.environ.get("CI") == "true":
+    raise RuntimeError("node is required under CI to test the JavaScript client")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (needed to run JS)")
 
 
