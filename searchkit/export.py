@@ -49,13 +49,19 @@ FORMAT_VERSION = 1
 META = "searchkit.json"
 CLIENT = "searchkit.js"
 DEMO_FILES = ("index.html", "searchkit-demo.css", "searchkit-demo.js")
-# Term shards are cut at this many bytes of packed postings. 16 kB shards
-# kept a typical 2-3 word query on 10,000 posts to ~40 kB of gzip transfer
-# (benchmarks/bench_export.py); smaller shards mean a larger shard table.
+# Term shards are cut at this many bytes of packed postings: a query fetches
+# about one shard per word. With 16 kB, later queries on linkblog fetched a
+# median 14.6 kB of gzip (1,638 posts) and 13.1 kB (10,000, replicated),
+# benchmarks/bench_export.py; smaller shards mean a larger shard table in
+# searchkit.json (377 first terms at 10,000 posts).
 SHARD_BYTES = 16_000
-# Below this many bytes of data in all, one file is smaller and faster.
+# Below this many bytes of postings (plus ~100 per post), one file is smaller
+# and faster than a metadata file plus shards: the 51 sample posts make an
+# 80 kB file, 35 kB gzip, fetched in one request.
 SINGLE_FILE_BYTES = 120_000
-# Posts per display-data file: a result page of 10 hits fetches at most 10.
+# Posts per display-data file: a result page of 10 hits fetches at most 10
+# files of about 1 kB gzip each (8 posts); larger chunks mean more bytes per
+# hit, since a query's hits are rarely neighbours in path order.
 DOC_CHUNK = 8
 # Client behaviour outside the ranking rule (type-ahead and typos).
 CLIENT_OPTIONS = {

@@ -5,8 +5,9 @@ character per digit; the character set has 64 symbols so that every digit
 also says whether more digits follow. None of the 64 symbols needs escaping
 in JSON, and a JavaScript decoder is a dozen lines (``searchkit/web``).
 
-Measured on the linkblog export: postings packed this way were 38 % of the
-size of the same postings as JSON number arrays (gzip: 61 %).
+Measured on the linkblog export (1,638 posts): the term shards with packed
+postings take 58 % of the bytes of the same postings as JSON arrays of
+numbers (996 kB vs 1,713 kB), 86 % once gzipped (587 kB vs 684 kB).
 """
 
 from __future__ import annotations
