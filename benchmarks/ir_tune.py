@@ -56,7 +56,9 @@ def tune_ranking(coll, tmp: Path) -> None:
 
     index_dir, ids = ir_eval.build_index(coll, tmp)
     show("shipped constants", run(coll, index_dir, ids))
-    show("whoosh OrGroup.factory(0.9)", run(coll, index_dir, ids, group=qparser.OrGroup.factory(0.9)))
+    show(
+        "whoosh OrGroup.factory(0.9)", run(coll, index_dir, ids, group=qparser.OrGroup.factory(0.9))
+    )
     for c in (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0):
         show(f"COORD={c}", run(coll, index_dir, ids, coord=c))
     for b in (0.3, 0.5, 0.75, 0.9):
@@ -65,7 +67,10 @@ def tune_ranking(coll, tmp: Path) -> None:
     base = dict(schema.FIELD_WEIGHTS)
     for title in (1.0, 1.5, 2.0, 3.0, 4.0, 6.0):
         w = {**base, "title": title}
-        show(f"title weight {title} (summary {base['summary']})", run(coll, index_dir, ids, weights=w))
+        show(
+            f"title weight {title} (summary {base['summary']})",
+            run(coll, index_dir, ids, weights=w),
+        )
 
 
 def tune_analysis(coll, tmp: Path) -> None:
@@ -84,6 +89,64 @@ def tune_analysis(coll, tmp: Path) -> None:
     schema.FoldStopStemFilter.term = original
 
 
+class RobertsonIDF(WeightedBM25F):
+    """BM25's own idf, log(1 + (N - df + 0.5) / (df + 0.5)), as Lucene uses,
+    instead of Whoosh's log(N / (df + 1)) + 1 (which never drops below 1, so
+    frequent words like "what" or "flow" keep a full point of weight)."""
+
+    def idf(self, searcher, fieldname, text):
+        import math
+
+        df = searcher.doc_frequency(fieldname, text)
+        n = searcher.doc_count_all()
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def tune_qtf(coll, tmp: Path) -> None:
+    from searchkit.query import WordsOr
+
+    index_dir, ids = ir_eval.build_index(coll, tmp)
+    WordsOr.QTF = True
+    for c in (0.5, 1.0, 2.0):
+        show(f"query tf, COORD={c}", run(coll, index_dir, ids, coord=c))
+    for title in (1.5, 2.0, 3.0):
+        w = {**schema.FIELD_WEIGHTS, "title": title}
+        show(f"query tf, title weight {title}", run(coll, index_dir, ids, weights=w))
+
+
+def tune_extra(coll, tmp: Path) -> None:
+    index_dir, ids = ir_eval.build_index(coll, tmp)
+
+    def idf_run(**kw):
+        w = RobertsonIDF(B=kw.pop("B", schema.BM25_B), K1=kw.pop("K1", schema.BM25_K1))
+        with open_searcher(index_dir, weighting=w) as s:
+            s.coord = kw.pop("coord", schema.COORD)
+            return ir_eval.evaluate(ir_eval.searchkit_run(s, coll, ids), coll.qrels)
+
+    show("robertson idf", idf_run())
+    for c in (0.25, 1.0, 2.0):
+        show(f"robertson idf COORD={c}", idf_run(coord=c))
+    for b, k1 in ((0.75, 1.6), (0.75, 2.0), (0.6, 1.2), (0.9, 1.2)):
+        show(f"robertson idf B={b} K1={k1}", idf_run(B=b, K1=k1))
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    (tmp / "sk").mkdir()
+    orig = schema.FoldStopStemFilter.__init__
+
+    def init(self, stoplist=None, minsize=schema.STOP_MINSIZE):
+        orig(self, stoplist=schema.STOPWORDS | ENGLISH_STOP_WORDS, minsize=minsize)
+
+    schema.FoldStopStemFilter.__init__ = init
+    index_dir, ids = ir_eval.build_index(coll, tmp / "sk")
+    show("+ sklearn stop words", run(coll, index_dir, ids))
+    from searchkit.query import WordsOr
+
+    WordsOr.QTF = True
+    show("+ sklearn stop words, query tf", run(coll, index_dir, ids))
+    WordsOr.QTF = False
+    show("+ sklearn stop words, robertson idf", idf_run())
+
+
 def _nostem(self, word):
     folded = self.fold(word)
     return None if len(folded) < self.min or folded in self.stops else folded
@@ -99,14 +162,20 @@ def _nostop(self, word):
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("collection", type=Path)
-    ap.add_argument("--part", choices=["ranking", "analysis"], default="ranking")
+    ap.add_argument("--part", choices=["ranking", "analysis", "extra", "qtf"], default="ranking")
     args = ap.parse_args()
     if not args.collection.exists():
         print(f"skipped: {args.collection} not found", file=sys.stderr)
         return 0
     coll = ir_eval.read_collection(args.collection)
     with tempfile.TemporaryDirectory(prefix="ir_tune_") as tmp:
-        (tune_ranking if args.part == "ranking" else tune_analysis)(coll, Path(tmp))
+        parts = {
+            "ranking": tune_ranking,
+            "analysis": tune_analysis,
+            "extra": tune_extra,
+            "qtf": tune_qtf,
+        }
+        parts[args.part](coll, Path(tmp))
     return 0
 
 

@@ -4,39 +4,34 @@ Parsing is lenient, as people expect from a search box: an unbalanced quote
 or parenthesis is closed for them, an unknown field is searched as text.
 What a query cannot mean raises `QueryError` with a one-line reason.
 
-Ranking contract (the JavaScript client mirrors it):
-
-* A word's score in a post is its *impact*: the sum over the text fields of
-  the quantised, weighted BM25 field score (`scoring.WeightedBM25F`).
-* The words typed next to each other form one *coordinated group* of ``n``
-  clauses (distinct analysed words, stop words dropped). A post matching
-  ``m`` of them scores ``quantize(S * (1 + COORD * m / n))`` where ``S`` is
-  the sum of the matching clauses' scores, evaluated in exactly that order
-  in IEEE double arithmetic, ``quantize(x) = floor(x * SCORE_SCALE + 0.5) /
-  SCORE_SCALE``. So every score stays a multiple of 1/SCORE_SCALE.
-* Explicit ``AND``/``OR`` groups score the plain sum of their parts; ``NOT``
-  parts and field filters (tag:, kind:, source:, date:) score nothing.
+Scoring of the words typed side by side is in `searchkit.coord` (the
+ranking contract the JavaScript client mirrors).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
 from whoosh import qparser
 from whoosh import query as Q
-from whoosh.matching import Matcher, NullMatcher
 from whoosh.qparser import syntax
 
+from .coord import WordsOr
 from .errors import QueryError
-from .schema import COORD, FIELD_ALIASES, SCORE_SCALE, TEXT_FIELD_NAMES, TOKEN_PATTERN
+from .schema import COORD, FIELD_ALIASES, TEXT_FIELD_NAMES, TOKEN_PATTERN
 
 # Longer input is cut here, not rejected: a pasted paragraph still searches.
 # Whoosh's parser is linear, so the cap bounds time (about 20 ms at the cap).
 MAX_QUERY_CHARS = 1000
 # `word~9` is read as `word~2`: more edits match unrelated words, slowly.
 MAX_FUZZY = 2
+# Longer words are matched exactly, even with `~` and by "did you mean": the
+# edit automaton grows with the word (a 1000-letter word took 64 s).
+MAX_FUZZY_WORD = 24
+# Fuzzy words and corrections keep the first letter: typos rarely hit it, and
+# it made the term scan 5-15x faster (e.g. 207 -> 15 ms for gitpo~2, one field).
+FUZZY_PREFIX = 1
 # Filter fields: they restrict the posts, they do not rank them.
 FILTER_FIELDS = frozenset({"tags", "source", "post_kind", "date"})
 
@@ -44,127 +39,6 @@ _DATE = re.compile(r"(?<![^\s(])(-?)date:(\S*)", re.IGNORECASE)
 _HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 _EMPTY_FIELD = re.compile(r"(?<![^\s(])\w+:(?=[\s)]|$)")
 _TOKEN = re.compile(TOKEN_PATTERN)
-
-
-def quantize(score: float) -> float:
-    return math.floor(score * SCORE_SCALE + 0.5) / SCORE_SCALE
-
-
-class CoordMatcher(Matcher):
-    """Union of clause matchers; scores ``quantize(S * (1 + coord * m / n))``.
-
-    ``m`` counts the clauses matching the current post, ``n`` all clauses.
-    Unlike Whoosh's ``CoordMatcher`` (which counts field-level term matchers,
-    so ``n`` depends on which fields happen to hold a word) it counts query
-    words, which a client that only has per-word impacts can reproduce.
-
-    Ranking sorts on the score, so every matching post is scored anyway: the
-    children's postings are read once, up front, into arrays (on Cranfield
-    this was 5x faster than stepping a union of matchers post by post).
-    """
-
-    def __init__(self, children: list[tuple[int, Matcher]], n: int, coord: float):
-        acc: dict[int, list] = {}
-        for i, m in children:
-            bit = 1 << i
-            leaf_term = m.term() if m.is_leaf() else None
-            while m.is_active():
-                d = m.id()
-                terms = [leaf_term] if leaf_term else list(m.matching_terms(d))
-                e = acc.get(d)
-                if e is None:
-                    acc[d] = [m.score(), bit, terms]
-                else:
-                    e[0] += m.score()  # exact: field scores are multiples of 1/SCORE_SCALE
-                    e[1] |= bit
-                    e[2] += terms
-                m.next()
-        self._ids = sorted(acc)
-        self._data = [acc[d] for d in self._ids]
-        self._n = n
-        self._coord = coord
-        self._pos = 0
-
-    def is_active(self) -> bool:
-        return self._pos < len(self._ids)
-
-    def id(self) -> int:
-        return self._ids[self._pos]
-
-    def next(self) -> None:
-        self._pos += 1
-
-    def skip_to(self, id: int) -> None:
-        import bisect
-
-        self._pos = max(self._pos, bisect.bisect_left(self._ids, id))
-
-    def reset(self) -> None:
-        self._pos = 0
-
-    def all_ids(self):
-        return iter(self._ids[self._pos :])
-
-    def copy(self) -> CoordMatcher:
-        other = object.__new__(CoordMatcher)
-        other.__dict__.update(self.__dict__)
-        return other
-
-    def replace(self, minquality=0) -> Matcher:
-        return self if self.is_active() else NullMatcher()
-
-    def supports(self, astype) -> bool:
-        return False
-
-    def supports_block_quality(self) -> bool:
-        return False
-
-    def term_matchers(self):
-        return iter(())
-
-    def matching_terms(self, id=None):
-        if id is None or id == self.id():
-            return iter(self._data[self._pos][2])
-        return iter(())
-
-    def weight(self) -> float:
-        return self.score()
-
-    def score(self) -> float:
-        total, mask, _ = self._data[self._pos]
-        return quantize(total * (1 + self._coord * mask.bit_count() / self._n))
-
-
-class WordsOr(Q.Or):
-    """The implicit group of words typed side by side (coordinated OR)."""
-
-    JOINT = " ~OR "
-
-    def __init__(self, subqueries, boost=1.0, minmatch=0, scale=None, coord=COORD):
-        super().__init__(subqueries, boost=boost)
-        self.coord = coord
-
-    def normalize(self):
-        subs = []
-        for s in self.subqueries:
-            s = s.normalize()
-            if s is Q.NullQuery or s in subs:
-                continue
-            subs.extend(s.subqueries if type(s) is WordsOr else [s])
-        if not subs:
-            return Q.NullQuery
-        if len(subs) == 1:
-            return subs[0]
-        return WordsOr(subs, boost=self.boost, coord=self.coord)
-
-    def _matcher(self, subs, searcher, context):
-        kids = []
-        for i, q in enumerate(subs):
-            # A plain OR inside a clause (a word over the text fields) is
-            # flattened into the clause's children; its boost must be 1.
-            parts = q.subqueries if type(q) is Q.Or and q.boost == 1.0 else [q]
-            kids += [(i, p.matcher(searcher, context)) for p in parts]
-        return CoordMatcher(kids, len(subs), self.coord)
 
 
 def _words_group(coord: float):
@@ -185,12 +59,17 @@ class _PlusMinus(qparser.PlusMinusPlugin):
     is one word, not ``state`` minus ``of``), keeping the words' group."""
 
     def __init__(self):
-        super().__init__(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-")
+        super().__init__(plusexpr=r"(?<![^\s(])\+(?=\S)", minusexpr=r"(?<![^\s(])-(?=\S)")
 
     def do_plusminus(self, parser, group):
-        required, optional, banned = syntax.AndGroup(), parser.group(), syntax.OrGroup()
-        if isinstance(group, syntax.AndGroup):
-            optional = syntax.AndGroup()
+        for i, node in enumerate(group):  # inside parentheses too: (helm -draft)
+            if isinstance(node, syntax.GroupNode) and node.has_boost:
+                group[i] = self.do_plusminus(parser, node)
+        if not any(isinstance(n, (self.Plus, self.Minus)) for n in group):
+            return group
+        kind = type(group) if isinstance(group, (syntax.AndGroup, syntax.OrGroup)) else None
+        required, banned = syntax.AndGroup(), syntax.OrGroup()
+        optional = kind() if kind else parser.group()
         nxt = optional
         for node in group:
             if isinstance(node, self.Plus):
@@ -233,8 +112,9 @@ class _Fuzzy(Q.FuzzyTerm):
     finds ``gitops``); Whoosh's automaton counts it as two."""
 
     def _btexts(self, ixreader):
-        maxdist = min(self.maxdist, MAX_FUZZY)
-        for t in ixreader.terms_within(self.fieldname, self.text, maxdist + 1, self.prefixlength):
+        maxdist = min(self.maxdist, MAX_FUZZY) if len(self.text) <= MAX_FUZZY_WORD else 0
+        prefix = max(self.prefixlength, FUZZY_PREFIX)
+        for t in ixreader.terms_within(self.fieldname, self.text, maxdist + 1, prefix):
             word = t.decode("utf-8") if isinstance(t, bytes) else t
             if osa_distance(self.text, word) <= maxdist:
                 yield t
@@ -363,9 +243,11 @@ def _split(q: Q.Query, parsed: ParsedQuery) -> None:
                 parsed.exclude.append(sub.query)
             else:
                 keep.append(sub)
-        if len(keep) != 1:
-            coord = {"coord": q.coord} if isinstance(q, WordsOr) else {}
-            q = type(q)(keep, boost=q.boost, **coord) if keep else None
+        if isinstance(q, WordsOr):
+            counts = [q.counts[q.subqueries.index(k)] for k in keep]
+            q = q.with_clauses(keep, counts).normalize() if keep else None
+        elif len(keep) != 1:
+            q = Q.And(keep, boost=q.boost) if keep else None
         else:
             q = keep[0]
     if isinstance(q, Q.Not):
@@ -418,7 +300,9 @@ def date_range(value: str, parse_day) -> Q.Query:
     elif value:
         start, end = parse_day(value), parse_day(value, end=True)
     if start is None and end is None:
-        raise QueryError(f"date: needs a date or a range, e.g. date:2025-01..2025-06 (got {value!r})")
+        raise QueryError(
+            f"date: needs a date or a range, e.g. date:2025-01..2025-06 (got {value!r})"
+        )
     return Q.DateRange("date", start, end)
 
 
@@ -463,9 +347,27 @@ class _StemmedPrefixNode(syntax.SyntaxNode):
         fieldname = self.fieldname or parser.fieldname
         if not text.endswith("*") or "*" in text[:-1]:
             return Q.Wildcard(fieldname, text, boost=self.boost)
-        stem_ = fold.term(text[:-1]) or text[:-1]
-        prefixes = dict.fromkeys([text[:-1], stem_])
-        return Q.Or([Q.Prefix(fieldname, p, boost=self.boost) for p in prefixes])
+        return _StemPrefix(fieldname, text[:-1], fold.term(text[:-1]), boost=self.boost)
+
+
+class _StemPrefix(Q.Prefix):
+    """Index terms starting with the word or with its stem (each term once)."""
+
+    def __init__(self, fieldname: str, text: str, stem: str | None, boost: float = 1.0):
+        super().__init__(fieldname, text, boost=boost)
+        self.stem = stem or text
+
+    def __str__(self):
+        alt = f"|{self.stem}*" if self.stem != self.text else ""
+        return f"{self.fieldname}:{self.text}*{alt}"
+
+    def _btexts(self, ixreader):
+        seen = set()
+        for prefix in dict.fromkeys([self.text, self.stem]):
+            for t in ixreader.expand_prefix(self.fieldname, prefix):
+                if t not in seen:
+                    seen.add(t)
+                    yield t
 
 
 _MICROSECOND = __import__("datetime").timedelta(microseconds=1)

@@ -58,6 +58,8 @@ SCORE_SCALE = 1024
 # Coordination: words typed side by side are OR-ed, and a post matching m
 # of the n words scores S * (1 + COORD * m / n) (rule in query.py).
 COORD = 0.5
+# A word typed twice counts twice in S (its clause score times 2), as in Lucene.
+QUERY_TF = False
 
 # Short names people type in queries, mapped to index fields.
 FIELD_ALIASES: dict[str, str] = {"tag": "tags", "kind": "post_kind"}

@@ -280,7 +280,9 @@ def _counts(groups: dict) -> dict[str, int]:
 
 
 def _filters(tags, source, kind, since, until, extra=()) -> Q.Query | None:
-    parts: list[Q.Query] = list(extra) + [Q.Term("tags", t.strip().lower()) for t in tags if t.strip()]
+    parts: list[Q.Query] = list(extra) + [
+        Q.Term("tags", t.strip().lower()) for t in tags if t.strip()
+    ]
     if source:
         parts.append(Q.Term("source", source.strip().lower()))
     if kind:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .query import osa_distance
-from .schema import FoldStopStemFilter, TEXT_FIELD_NAMES, TOKEN_PATTERN
+from .query import FUZZY_PREFIX, MAX_FUZZY_WORD, osa_distance
+from .schema import TEXT_FIELD_NAMES, TOKEN_PATTERN, FoldStopStemFilter
 
 # Corrections within this many edits of the typed word's stem. Two catches
 # doubled letters and transpositions; three suggested unrelated words.
@@ -29,7 +29,7 @@ def _doc_freq(reader, term: str) -> int:
 def correct_word(searcher, word: str) -> str | None:
     """The word to use instead of ``word``, or None if it is fine or unfixable."""
     term = _FOLD.term(word)
-    if term is None:
+    if term is None or len(term) > MAX_FUZZY_WORD:
         return None
     reader = searcher.reader()
     if _doc_freq(reader, term) > 0:
@@ -41,7 +41,7 @@ def correct_word(searcher, word: str) -> str | None:
         for name in TEXT_FIELD_NAMES:
             if name in reader.schema and reader.field_length(name):
                 # Whoosh's automaton counts a swap as two edits; osa_distance as one.
-                found.update(reader.terms_within(name, term, dist + 1))
+                found.update(reader.terms_within(name, term, dist + 1, FUZZY_PREFIX))
         found = {t for t in found if t != term and osa_distance(term, t) <= dist}
         if found:
             best = min((-_doc_freq(reader, t), t) for t in found)
