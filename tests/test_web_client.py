@@ -143,6 +143,17 @@ def test_client_ranks_the_shipped_content_like_the_cli(site):
     assert assert_parity(config, out, paths, CONTENT_QUERIES) >= 40
 
 
+def test_repeated_words_rank_like_the_cli_with_either_query_tf(tmp_path, monkeypatch):
+    from searchkit import coord
+
+    queries = ["gitops gitops", "gitops flux gitops", "kubernetes autoscaling kubernetes", "mesh"]
+    for qtf in (False, True):
+        monkeypatch.setattr(coord.WordsOr, "QTF", qtf)
+        config, out = build_export(CONTENT, tmp_path / str(qtf))
+        assert f'"qtf":{str(qtf).lower()}' in (out / "searchkit.json").read_text()
+        assert assert_parity(config, out, export_paths(config), queries) == len(queries)
+
+
 def test_client_filters_by_tag_and_date_like_the_cli(site):
     config, out, paths = site
     assert assert_parity(config, out, paths, ["kubernetes", "gitops", ""], tags=["gitops"]) >= 2

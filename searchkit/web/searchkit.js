@@ -544,7 +544,7 @@ export class SearchIndex {
     const plan = { clauses: [], operator: parsed.operator, excluded: new Set(), highlight: new Set() };
     const { units, lastIsOpen } = parsed;
     await this._prefetch(units, lastIsOpen && prefix);
-    const seen = new Set();
+    const seen = new Map();
     for (let u = 0; u < units.length; u++) {
       const unit = units[u];
       const terms = [...new Set(this.analyzer.analyze(unit.text))];
@@ -565,11 +565,14 @@ export class SearchIndex {
       if (!terms.length && !open) continue; // stop words only: no clause, as in the CLI
       const isPhrase = unit.kind === "phrase" && terms.length > 1;
       const key = `${isPhrase ? '"' : ""}${terms.join("\u0000")}\u0001${open ?? ""}`;
-      if (seen.has(key)) continue; // the CLI drops repeated clauses too
-      seen.add(key);
+      if (seen.has(key)) {
+        seen.get(key).count++; // a repeated word is one clause, typed twice
+        continue;
+      }
       const lists = (await Promise.all(terms.map((t) => this.postings(t)))).filter(Boolean);
       terms.forEach((t) => plan.highlight.add(t));
-      const clause = { lists, extra: [], weight: 0, phrase: null };
+      const clause = { lists, extra: [], weight: 0, phrase: null, count: 1 };
+      seen.set(key, clause);
       if (isPhrase) {
         clause.phrase = lists.length === terms.length ? await this._phraseMatches(lists) : new Set();
       } else if (open) {
@@ -636,8 +639,9 @@ export class SearchIndex {
         }
       }
       for (const [id, v] of best) mine.set(id, v);
+      const times = rule.qtf ? clause.count : 1; // coord.WordsOr: query term frequency
       for (const [id, v] of mine) {
-        total.set(id, (total.get(id) ?? 0) + v);
+        total.set(id, (total.get(id) ?? 0) + v * times);
         matched.set(id, (matched.get(id) ?? 0) + 1);
       }
     });
@@ -648,8 +652,8 @@ export class SearchIndex {
       const m = matched.get(id);
       let s = t / scale;
       if (operator === "and" && m < n) continue;
-      if (operator === "words" && n > 1) {
-        // query.CoordMatcher.score: quantize(S * (1 + coord * m / n)), op for op.
+      if (operator === "words" && (n > 1 || (rule.qtf && clauses[0].count > 1))) {
+        // coord.CoordMatcher.score: quantize(S * (1 + coord * m / n)), op for op.
         s = Math.floor(s * (1 + (rule.coord * m) / n) * scale + 0.5) / scale;
       }
       scores.set(id, s);
