@@ -221,6 +221,14 @@ def test_type_ahead_typos_and_phrases(site):
     assert not any("flux" in paths[h["id"]] for h in minus["hits"])
 
 
+def test_client_orders_terms_by_code_point_like_python(site):
+    # Shard lookup and the shard table rely on Python's order, which differs
+    # from JavaScript's `<` for characters above U+FFFF.
+    words = ["z", "\uffff", "\U0001f600", "\ue000", "a\U00010000", "a\uffee", "ab", "a", "é", ""]
+    _, out, _ = site
+    assert run_client(out, {"sort": words})["sort"] == sorted(words)
+
+
 def test_highlights_point_at_matched_words(site):
     _, out, _ = site
     res = run_client(out, {"search": [["autoscaling", {"prefix": False}]]})["search"][0]

@@ -25,5 +25,6 @@ if (req.search) {
   out.search = [];
   for (const [q, opts] of req.search) out.search.push(await index.search(q, opts ?? {}));
 }
+if (req.sort) out.sort = [...req.sort].sort(client.compareCodePoints);
 if (req.safe) out.safe = req.safe.map((u) => client.isSafeUrl(u));
 process.stdout.write(JSON.stringify(out));
