@@ -67,6 +67,10 @@ DOC_CHUNK = 8
 CLIENT_OPTIONS = {
     "prefixMin": 2,  # characters before the last word also matches as a prefix
     "prefixMax": 50,  # expansions of a prefix, most frequent first
+    # Shards a prefix or a typo may look at: while typing "co" the client
+    # would otherwise fetch every shard of terms starting with "co".
+    "prefixShards": 2,
+    "fuzzyShards": 2,
     "prefixWeight": 0.5,  # a prefix expansion counts half an exact match
     "fuzzyLong": 8,  # words this long allow 2 edits, shorter ones 1
     "fuzzyWeight": 0.25,  # a typo match counts a quarter of an exact match

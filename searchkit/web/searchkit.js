@@ -371,11 +371,11 @@ export class SearchIndex {
     return lo;
   }
 
-  /** Shards holding terms that start with `prefix`. */
-  _shardRange(prefix) {
+  /** Shards holding terms that start with `prefix` (at most `max` of them). */
+  _shardRange(prefix, max = Infinity) {
     const a = this._shardOf(prefix);
     let b = a;
-    while (b + 1 < this.first.length && this.first[b + 1].startsWith(prefix)) b++;
+    while (b + 1 < this.first.length && b - a + 1 < max && this.first[b + 1].startsWith(prefix)) b++;
     return [a, b];
   }
 
@@ -407,7 +407,7 @@ export class SearchIndex {
 
   /** Terms starting with `prefix` (most postings first), at most `max`. */
   async expand(prefix, max) {
-    const [a, b] = this._shardRange(prefix);
+    const [a, b] = this._shardRange(prefix, this.options.prefixShards);
     const found = [];
     for (let si = a; si <= b; si++) {
       const shard = await this._shard(si);
@@ -425,7 +425,7 @@ export class SearchIndex {
     const chars = Array.from(term);
     if (chars.length < 3) return [];
     const max = chars.length >= this.options.fuzzyLong ? 2 : 1;
-    const [a, b] = this._shardRange(chars.slice(0, 2).join(""));
+    const [a, b] = this._shardRange(chars.slice(0, 2).join(""), this.options.fuzzyShards);
     const out = [];
     for (let si = a; si <= b; si++) {
       const shard = await this._shard(si);
@@ -602,8 +602,8 @@ export class SearchIndex {
       if (open && u === units.length - 1 && last) {
         const folded = this.analyzer.fold(last.word);
         if (cpLength(folded) >= this.options.prefixMin) {
-          const [a, b] = this._shardRange(folded);
-          for (let i = a; i <= Math.min(b, a + 3); i++) need.add(i);
+          const [a, b] = this._shardRange(folded, this.options.prefixShards);
+          for (let i = a; i <= b; i++) need.add(i);
         }
       }
     });
