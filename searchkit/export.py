@@ -266,9 +266,13 @@ def _write(out: Path, meta: dict, data: dict[str, object], demo: bool) -> Export
         if not final.is_dir():
             tmp = out / f".{keep}.{os.getpid()}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
-            for name, raw in blobs.items():
-                _write_file(tmp / name, raw, report)
-            os.replace(tmp, final)
+            try:
+                for name, raw in blobs.items():
+                    _write_file(tmp / name, raw, report)
+                os.replace(tmp, final)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
         else:
             for name, raw in blobs.items():
                 report.files += 1

@@ -123,6 +123,26 @@ def test_a_failed_export_leaves_the_previous_one_intact(tmp_path, monkeypatch):
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
+def test_a_failed_data_write_leaves_no_partial_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    config, out = build_export(CONTENT, tmp_path)
+    before = sorted(p.name for p in out.iterdir())
+    real = export_mod._write_file
+    calls = []
+
+    def flaky(path, raw, report, **kw):
+        calls.append(path)
+        if len(calls) == 5:
+            raise OSError("disk full")
+        return real(path, raw, report, **kw)
+
+    monkeypatch.setattr(export_mod, "_write_file", flaky)
+    monkeypatch.setattr(export_mod, "SHARD_BYTES", 3000)  # other data: a new folder
+    with pytest.raises(OSError):
+        export_site(config, out)
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
 def test_a_query_rule_the_client_cannot_mirror_is_refused(tmp_path, monkeypatch):
     from whoosh import query as Q
 
