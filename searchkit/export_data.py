@@ -121,6 +121,12 @@ def iter_terms(searcher, doc_ids: dict[int, int]) -> Iterator[TermEntry]:
     field_terms = {name: set(reader.field_terms(name)) for name in fields}
     lengths = {name: {d: searcher.doc_field_length(d, name, 1) for d in doc_ids} for name in fields}
     weighting = searcher.weighting
+    # One pass over each posting list, decoding both values (what items_as does).
+    decoders = {
+        name: (searcher.schema[name].format.decoder("weight"),
+               searcher.schema[name].format.decoder("positions"))
+        for name in fields
+    }  # fmt: skip
     scale = S.SCORE_SCALE
     for term in sorted(set().union(*field_terms.values())):
         impacts: dict[int, int] = {}
@@ -130,13 +136,13 @@ def iter_terms(searcher, doc_ids: dict[int, int]) -> Iterator[TermEntry]:
                 continue
             scorer = weighting.scorer(searcher, name, term)
             length = lengths[name]
-            weights = reader.postings(name, term).items_as("weight")
-            where = reader.postings(name, term).items_as("positions")
-            for (docnum, weight), (_, poss) in zip(weights, where, strict=True):
+            weight_of, positions_of = decoders[name]
+            for docnum, value in reader.postings(name, term).all_items():
                 eid = doc_ids.get(docnum)
                 if eid is None:
                     continue  # a draft or a deleted post
-                score = scorer._score(weight, length[docnum])
+                poss = positions_of(value)
+                score = scorer._score(weight_of(value), length[docnum])
                 k = round(score * scale)
                 if k != score * scale:
                     raise ExportError(f"score {score} of {term!r} is not quantised")
