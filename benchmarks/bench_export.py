@@ -128,7 +128,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--scale", type=int, default=0, help="replicate to this many posts")
-    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument(
+        "--keep", type=Path, help="work in this folder and keep it (reused by the next run)"
+    )
     args = parser.parse_args()
     if not args.corpus.is_dir():
         sys.exit(f"corpus not found: {args.corpus} (skipping)")
@@ -136,7 +138,9 @@ def main() -> None:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         content = args.corpus
-        if args.scale:
+        if args.scale and (work / "content").is_dir():
+            content = work / "content"  # a kept folder from an earlier run
+        elif args.scale:
             content = work / "content"
             t = time.perf_counter()
             replicate(args.corpus, content, args.scale)
