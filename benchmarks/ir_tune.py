@@ -114,6 +114,74 @@ def tune_qtf(coll, tmp: Path) -> None:
         show(f"query tf, title weight {title}", run(coll, index_dir, ids, weights=w))
 
 
+def tune_grid(coll, tmp: Path, args) -> None:
+    """Every combination of the listed values (title weight, B, K1, COORD, query tf)."""
+    import itertools
+
+    from searchkit.query import WordsOr
+
+    index_dir, ids = ir_eval.build_index(coll, tmp)
+    grid = itertools.product(args.title, args.b, args.k1, args.coord, args.qtf)
+    for title, b, k1, coord, qtf in grid:
+        WordsOr.QTF = bool(qtf)
+        w = {**schema.FIELD_WEIGHTS, "title": title}
+        m = run(coll, index_dir, ids, B=b, K1=k1, weights=w, coord=coord)
+        show(f"title={title} B={b} K1={k1} COORD={coord} qtf={qtf}", m)
+
+
+def tune_phrase(coll, tmp: Path, args) -> None:
+    """Proximity: adjacent query words found within `slop` positions of each
+    other add a phrase score (times `boost`), on top of the coordinated words.
+    Not part of the shipped ranking: a client with per-word impacts only
+    cannot reproduce it. Measured to know what that costs."""
+    from whoosh import query as Q
+
+    from searchkit import query as sq
+    from searchkit.schema import TEXT_FIELD_NAMES, analyze
+
+    index_dir, ids = ir_eval.build_index(coll, tmp)
+    w = {**schema.FIELD_WEIGHTS, "title": args.title[0]}
+    weighting = WeightedBM25F(B=args.b[0], K1=args.k1[0], weights=w)
+    for slop, boost in ((1, 0.5), (1, 1.0), (3, 0.5), (3, 1.0), (8, 1.0)):
+        with open_searcher(index_dir, weighting=weighting) as s:
+
+            def parse(text, syntax=True, s=s, slop=slop, boost=boost):
+                parsed = sq.parse_query(text, s.schema, syntax=False)
+                terms = analyze(sq.plain_words(text))
+                pairs = list(dict.fromkeys(zip(terms, terms[1:], strict=False)))
+                phrases = [
+                    Q.Phrase(f, list(p), slop=slop, boost=boost)
+                    for p in pairs
+                    for f in TEXT_FIELD_NAMES
+                ]
+                if parsed.scoring is not None and phrases:
+                    parsed.scoring = Q.Or([parsed.scoring, *phrases])
+                return parsed
+
+            s.parse = parse  # type: ignore[method-assign]
+            m = ir_eval.evaluate(ir_eval.searchkit_run(s, coll, ids), coll.qrels)
+        show(f"+ word pairs within {slop}, boost {boost}", m)
+
+
+def tune_tier(coll, tmp: Path, args) -> None:
+    from searchkit import coord
+
+    index_dir, ids = ir_eval.build_index(coll, tmp)
+    for tier in (False, True):
+        coord.ALL_WORDS_FIRST = tier
+        show(f"all words first: {tier}", run(coll, index_dir, ids))
+
+
+def strip_titles(coll):
+    """Cranfield texts start by repeating the title; blog summaries do not."""
+    n = 0
+    for doc_id, (title, text) in coll.docs.items():
+        if title and text.startswith(title):
+            coll.docs[doc_id] = (title, text[len(title) :].lstrip(" ."))
+            n += 1
+    print(f"stripped the title from the start of {n} texts", file=sys.stderr)
+
+
 def tune_extra(coll, tmp: Path) -> None:
     index_dir, ids = ir_eval.build_index(coll, tmp)
 
@@ -162,13 +230,27 @@ def _nostop(self, word):
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("collection", type=Path)
-    ap.add_argument("--part", choices=["ranking", "analysis", "extra", "qtf"], default="ranking")
+    parts = ["ranking", "analysis", "extra", "qtf", "grid", "phrase", "tier"]
+    ap.add_argument("--part", choices=parts, default="ranking")
+    floats = lambda text: [float(x) for x in text.split(",")]  # noqa: E731
+    ap.add_argument("--title", type=floats, default=[schema.FIELD_WEIGHTS["title"]])
+    ap.add_argument("--b", type=floats, default=[schema.BM25_B])
+    ap.add_argument("--k1", type=floats, default=[schema.BM25_K1])
+    ap.add_argument("--coord", type=floats, default=[schema.COORD])
+    ap.add_argument("--qtf", type=floats, default=[float(schema.QUERY_TF)])
+    ap.add_argument("--strip-title", action="store_true", help="drop the title from texts")
     args = ap.parse_args()
     if not args.collection.exists():
         print(f"skipped: {args.collection} not found", file=sys.stderr)
         return 0
     coll = ir_eval.read_collection(args.collection)
+    if args.strip_title:
+        strip_titles(coll)
     with tempfile.TemporaryDirectory(prefix="ir_tune_") as tmp:
+        if args.part in ("grid", "phrase", "tier"):
+            fn = {"grid": tune_grid, "phrase": tune_phrase, "tier": tune_tier}[args.part]
+            fn(coll, Path(tmp), args)
+            return 0
         parts = {
             "ranking": tune_ranking,
             "analysis": tune_analysis,

@@ -1,17 +1,35 @@
 """Coordinated OR: how the words typed side by side are scored together.
 
-Ranking contract (the JavaScript client mirrors it):
+Ranking contract (the JavaScript client mirrors it; all arithmetic is IEEE
+double, in exactly the order written, ``quantize(x) = floor(x * SCORE_SCALE
++ 0.5) / SCORE_SCALE``, so every score is a multiple of 1/SCORE_SCALE and a
+client doing the same operations gets the same bits):
 
-* A word's score in a post is its *impact*: the sum over the text fields of
-  the quantised, weighted BM25 field score (`scoring.WeightedBM25F`).
-* The words typed next to each other form one *coordinated group* of ``n``
-  clauses (distinct analysed words, stop words dropped). A post matching
-  ``m`` of them scores ``quantize(S * (1 + COORD * m / n))`` where ``S`` is
-  the sum of the matching clauses' scores, evaluated in exactly that order
-  in IEEE double arithmetic, ``quantize(x) = floor(x * SCORE_SCALE + 0.5) /
-  SCORE_SCALE``. So every score stays a multiple of 1/SCORE_SCALE.
-* Explicit ``AND``/``OR`` groups score the plain sum of their parts; ``NOT``
-  parts and field filters (tag:, kind:, source:, date:) score nothing.
+1. A term's *impact* in a post is the sum over the text fields of the
+   quantised, weighted BM25 field score (`scoring.WeightedBM25F`).
+2. A *clause* is one typed word (or ``title:word``, a prefix, a fuzzy word, a
+   phrase, a parenthesised group). Its score is the sum of the impacts of
+   its terms in the post (a prefix or fuzzy word: every index term it
+   expands to; ``k8s/helm``: both terms). It *matches* a post when any of its
+   terms has a posting there (even one whose impact rounds to 0).
+3. Clauses side by side form one group of ``n`` clauses: stop words dropped,
+   duplicates merged (``QUERY_TF`` off), filters (tag:, kind:, source:,
+   date:) and exclusions (-word, NOT) taken out; parentheses around plain
+   words do not make a group of their own: ``(a b) c`` is ``a b c``.
+4. ``n == 1``: the score is the clause score. ``n >= 2``: a post matching
+   ``m`` clauses with clause scores summing to ``S`` scores
+   ``quantize(S * (1 + COORD * m / n))``; for the top-level group, posts
+   with ``m == n`` sort above all others (ALL_WORDS_TIER; the score shown
+   does not include it).
+5. Explicit ``AND`` sums its parts; explicit ``OR`` sums the parts that
+   match, with no coordination (a group inside an explicit OR is flattened
+   into it); ``+word`` adds the required and the optional parts; ``NOT``
+   parts and filters add nothing. A filter inside an explicit OR
+   (``tag:x OR flux``) is a term worth 1.0 where it matches.
+6. Equal scores are ordered by path.
+
+Not reproducible from per-term impacts: phrases (``"service mesh"`` needs
+positions; its score is Whoosh's phrase score in each field).
 """
 
 from __future__ import annotations
@@ -21,7 +39,7 @@ import bisect
 from whoosh import query as Q
 from whoosh.matching import Matcher, NullMatcher
 
-from .schema import COORD, QUERY_TF
+from .schema import ALL_WORDS_TIER, COORD, QUERY_TF
 from .scoring import quantize
 
 
@@ -38,8 +56,13 @@ class CoordMatcher(Matcher):
     this was 5x faster than stepping a union of matchers post by post).
     """
 
-    def __init__(self, children: list[tuple[int, int, Matcher]], n: int, coord: float):
-        """``children``: (clause number, times typed, matcher)."""
+    def __init__(
+        self, children: list[tuple[int, int, Matcher]], n: int, coord: float, tier: bool = False
+    ):
+        """``children``: (clause number, times typed, matcher). With ``tier``,
+        posts matching all ``n`` clauses get ALL_WORDS_TIER added, so they
+        sort above every other post (`search` takes it off for display)."""
+        self.tier = tier
         acc: dict[int, list] = {}
         for i, times, m in children:
             bit = 1 << i
@@ -107,7 +130,11 @@ class CoordMatcher(Matcher):
 
     def score(self) -> float:
         total, mask, _ = self._data[self._pos]
-        return quantize(total * (1 + self._coord * mask.bit_count() / self._n))
+        matched = mask.bit_count()
+        score = quantize(total * (1 + self._coord * matched / self._n))
+        if self.tier and matched == self._n:
+            score += ALL_WORDS_TIER
+        return score
 
 
 class WordsOr(Q.Or):
@@ -122,6 +149,7 @@ class WordsOr(Q.Or):
         super().__init__(subqueries, boost=boost)
         self.coord = coord
         self.qtf = self.QTF if qtf is None else qtf
+        self.tier = False  # set on the top-level group only (`query._split`)
         # How often each clause was typed; with `qtf` a word typed twice counts twice.
         self.counts = list(counts) if counts else [1] * len(self.subqueries)
 
@@ -161,7 +189,7 @@ class WordsOr(Q.Or):
             # flattened into the clause's children; its boost must be 1.
             parts = q.subqueries if type(q) is Q.Or and q.boost == 1.0 else [q]
             kids += [(i, count if self.qtf else 1, p.matcher(searcher, context)) for p in parts]
-        return CoordMatcher(kids, len(subs), self.coord)
+        return CoordMatcher(kids, len(subs), self.coord, self.tier)
 
     def matcher(self, searcher, context=None):
         if not self.subqueries:

@@ -19,7 +19,7 @@ from whoosh.qparser import syntax
 
 from .coord import WordsOr
 from .errors import QueryError
-from .schema import COORD, FIELD_ALIASES, TEXT_FIELD_NAMES, TOKEN_PATTERN
+from .schema import ALL_WORDS_FIRST, COORD, FIELD_ALIASES, TEXT_FIELD_NAMES, TOKEN_PATTERN
 
 # Longer input is cut here, not rejected: a pasted paragraph still searches.
 # Whoosh's parser is linear, so the cap bounds time (about 20 ms at the cap).
@@ -109,7 +109,11 @@ def osa_distance(a: str, b: str) -> int:
 
 class _Fuzzy(Q.FuzzyTerm):
     """A fuzzy word where swapping two letters is one edit (``gitpos~``
-    finds ``gitops``); Whoosh's automaton counts it as two."""
+    finds ``gitops``); Whoosh's automaton counts it as two. Scored as the sum
+    of the impacts of the words it matches (never as a constant)."""
+
+    def __init__(self, fieldname, text, boost=1.0, maxdist=1, prefixlength=1, constantscore=False):
+        super().__init__(fieldname, text, boost, maxdist, prefixlength, constantscore=False)
 
     def _btexts(self, ixreader):
         maxdist = min(self.maxdist, MAX_FUZZY) if len(self.text) <= MAX_FUZZY_WORD else 0
@@ -255,6 +259,8 @@ def _split(q: Q.Query, parsed: ParsedQuery) -> None:
         q = None
     if isinstance(q, Q.Every):
         q = None
+    if isinstance(q, WordsOr):
+        q.tier = ALL_WORDS_FIRST
     parsed.scoring = q
 
 
@@ -346,7 +352,7 @@ class _StemmedPrefixNode(syntax.SyntaxNode):
             return Q.Every()
         fieldname = self.fieldname or parser.fieldname
         if not text.endswith("*") or "*" in text[:-1]:
-            return Q.Wildcard(fieldname, text, boost=self.boost)
+            return Q.Wildcard(fieldname, text, boost=self.boost, constantscore=False)
         return _StemPrefix(fieldname, text[:-1], fold.term(text[:-1]), boost=self.boost)
 
 
@@ -354,7 +360,9 @@ class _StemPrefix(Q.Prefix):
     """Index terms starting with the word or with its stem (each term once)."""
 
     def __init__(self, fieldname: str, text: str, stem: str | None, boost: float = 1.0):
-        super().__init__(fieldname, text, boost=boost)
+        # Scored: the sum of the impacts of every term it expands to (Whoosh
+        # scores a multi-term prefix as a constant by default).
+        super().__init__(fieldname, text, boost=boost, constantscore=False)
         self.stem = stem or text
 
     def __str__(self):

@@ -21,8 +21,9 @@ from .schema import FIELD_WEIGHTS, TEXT_FIELD_NAMES, analyze
 
 # Key words taken from the post. On the 51 sample posts the share of top-5
 # related posts that have a tag in common with the post (tags are not in the
-# text, so an independent check) was flat from 10 to 100 key terms (0.576 at
-# 10, 0.576 at 25, 0.580 at 100; 0.556 at 5): 25 keeps queries short.
+# text, so an independent check) was flat from 10 to 100 key terms (0.595 at
+# 10 and 15, 0.585 at 25, 0.580 at 40, 0.585 at 100; 0.556 at 5): 25 keeps
+# the query short and does not lean on a handful of words.
 KEY_TERMS = 25
 
 
@@ -42,8 +43,12 @@ def key_terms(searcher, stored: dict, count: int = KEY_TERMS) -> list[str]:
     reader = searcher.reader()
     n_docs = max(reader.doc_count(), 1)
     weights: Counter[str] = Counter()
-    for name in TEXT_FIELD_NAMES:
-        for term, tf in Counter(analyze(stored.get(name) or "")).items():
+    texts = {name: stored.get(name) or "" for name in TEXT_FIELD_NAMES}
+    tldr, summary = texts.get("tldr", ""), texts.get("summary", "")
+    if tldr and summary.startswith(tldr):  # stored whole, indexed without the tldr
+        texts["summary"] = summary[len(tldr) :]
+    for name, text in texts.items():
+        for term, tf in Counter(analyze(text)).items():
             weights[term] += FIELD_WEIGHTS[name] * tf
     scored = []
     for term, w in weights.items():

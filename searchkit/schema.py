@@ -17,7 +17,7 @@ from whoosh.support.charset import accent_map
 
 # Bump when a field, an analyser or a weight changes: an index built with
 # another version is rebuilt automatically (with a one-line notice).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: weights, B, K1 tuned on Cranfield (exported impacts change)
 
 # Whoosh's default token pattern: words, with inner dots kept (v1.33, k8s.io).
 TOKEN_PATTERN = r"\w+(\.?\w+)*"
@@ -34,20 +34,34 @@ class TextField:
     stored: bool = True
 
 
-# Ranking weights (BM25F per-field boosts). Title counts most, the body least:
-# on link posts the body is boilerplate, on articles it is long and diffuse.
+# Ranking constants, tuned on Cranfield through the real search path
+# (benchmarks/ir_eval.py, ir_tune.py; 1400 docs, 225 queries, nDCG@10 /
+# MRR@10 / Recall@100). Untuned Whoosh (OR group): 0.359 / 0.528 / 0.699.
+# Before tuning (title 4, B 0.75, K1 1.2, Whoosh OrGroup.factory(0.9)):
+# 0.361 / 0.533 / 0.723. Shipped: 0.384 / 0.561 / 0.748.
+#
+# Title weight (summary fixed at 1.5), at B 0.9, K1 1.6: title 1.5 -> 0.384 /
+# 0.750 R@100, 2.0 -> 0.384 / 0.748, 3.0 -> 0.371 / 0.735 (at B 0.75, K1 1.2),
+# 4.0 -> 0.370 / 0.724, 6.0 -> 0.359 / 0.718. Cranfield texts repeat the title;
+# with it cut from the text (like a blog summary) 2.0 was best: 1.5 -> 0.371,
+# 2.0 -> 0.377, 3.0 -> 0.378 but R@100 0.739 vs 0.748. tldr (a one-line
+# summary) and body (boilerplate on link posts, long on articles) have no
+# counterpart in Cranfield and keep their places around summary: the tldr
+# between summary and title, so the title stays the strongest field.
 TEXT_FIELDS: tuple[TextField, ...] = (
-    TextField("title", 4.0),
-    TextField("tldr", 2.0),
+    TextField("title", 2.0),
+    TextField("tldr", 1.75),
     TextField("summary", 1.5),
     TextField("body", 0.5),
 )
 FIELD_WEIGHTS: dict[str, float] = {f.name: f.weight for f in TEXT_FIELDS}
 TEXT_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in TEXT_FIELDS)
 
-# BM25F parameters (Whoosh defaults until tuned on a test collection).
-BM25_B = 0.75
-BM25_K1 = 1.2
+# BM25F parameters. nDCG@10 at title 2.0: B 0.75: K1 1.2 0.377, 1.6 0.381,
+# 2.0 0.383; B 0.9: K1 1.2 0.381, 1.6 0.384, 2.0 0.384 (R@100 0.746-0.749).
+# B 0.3-0.5 was worse at every K1 (0.357-0.365 at title 4).
+BM25_B = 0.9
+BM25_K1 = 1.6
 
 # Every field's score contribution is rounded to a multiple of 1/SCORE_SCALE.
 # Sums of such numbers are exact in binary floating point in any order, so
@@ -56,10 +70,23 @@ BM25_K1 = 1.2
 SCORE_SCALE = 1024
 
 # Coordination: words typed side by side are OR-ed, and a post matching m
-# of the n words scores S * (1 + COORD * m / n) (rule in query.py).
+# of the n words scores S * (1 + COORD * m / n) (rule in coord.py). nDCG@10
+# (R@100) with the constants above, without the all-words tier below: COORD
+# 0.25 0.382 (0.746), 0.5 0.384 (0.748), 1.0 0.384 (0.748), 2.0 0.379 (0.742);
+# with the tier, COORD 0 0.381 (0.744). Whoosh's OrGroup.factory(0.9), the
+# placeholder before, scored like no coordination (0.361 vs 0.361, at the
+# untuned constants).
 COORD = 0.5
-# A word typed twice counts twice in S (its clause score times 2), as in Lucene.
+# A word typed twice counting twice (as Lucene does) raised R@100 a little
+# (0.748 -> 0.749) but lowered nDCG@10 (0.384 -> 0.379): off.
 QUERY_TF = False
+# Posts matching every word typed rank above all others (then by score), so
+# "most of the words" never outranks "all of them". Cranfield (3-28 words a
+# query, rarely all matched): nDCG@10 0.3841 -> 0.3840, R@100 unchanged.
+# The tier is added to the sort score as 2**20 (exact: scores stay dyadic
+# and far below it) and taken off again for display.
+ALL_WORDS_FIRST = True
+ALL_WORDS_TIER = float(2**20)
 
 # Short names people type in queries, mapped to index fields.
 FIELD_ALIASES: dict[str, str] = {"tag": "tags", "kind": "post_kind"}

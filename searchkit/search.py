@@ -26,7 +26,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, Highlighter
 from . import store
 from .errors import IndexMissing, QueryError
 from .query import ParsedQuery
-from .schema import COORD, FIELD_ALIASES, TEXT_FIELD_NAMES
+from .schema import ALL_WORDS_TIER, COORD, FIELD_ALIASES, TEXT_FIELD_NAMES
 from .scoring import WeightedBM25F
 
 SNIPPET_FIELDS = ("summary", "tldr", "body", "title")
@@ -192,7 +192,7 @@ class Searcher:
         parsed = self.parse(text, syntax=syntax)
         opts = dict(tags=tags, source=source, kind=kind, since=since, until=until)
         result = self._run(parsed, opts, limit, sort, drafts, facets, snippets)
-        if parsed.words:  # cheap: one lookup per word, more only for unknown words
+        if parsed.words or ":" in parsed.text:  # one lookup a word; more for unknown ones
             from .suggest import suggest_query
 
             fixed = suggest_query(self._searcher, parsed.text, parsed.words)
@@ -261,7 +261,7 @@ class Searcher:
             rank=rank,
             path=stored["path"],
             title=stored.get("title", ""),
-            score=-float(result.score[score_key]),  # ScoreFacet sorts on -score
+            score=_display_score(-float(result.score[score_key])),  # ScoreFacet sorts on -score
             date=date.replace(tzinfo=dt.UTC) if date else None,
             tags=[t for t in stored.get("tags", "").split(",") if t],
             source=stored.get("source", ""),
@@ -271,6 +271,11 @@ class Searcher:
             snippet=snippet,
             highlights=spans,
         )
+
+
+def _display_score(score: float) -> float:
+    """The score without the all-words tier (which only orders the hits)."""
+    return score - ALL_WORDS_TIER if score >= ALL_WORDS_TIER else score
 
 
 def _counts(groups: dict) -> dict[str, int]:

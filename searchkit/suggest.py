@@ -65,9 +65,37 @@ def _surface(searcher, term: str) -> str | None:
     return None
 
 
+_FILTER = re.compile(r"(?<![^\s(])(-?)(tag|kind):([\w.-]+)(?=[\s)]|$)", re.IGNORECASE)
+_FILTER_FIELDS = {"tag": "tags", "kind": "post_kind"}
+
+
+def correct_value(searcher, fieldname: str, value: str) -> str | None:
+    """The existing tag (or kind) closest to a ``value`` no post has."""
+    reader = searcher.reader()
+    value = value.lower()
+    if fieldname not in reader.schema or reader.doc_frequency(fieldname, value) > 0:
+        return None
+    best = None
+    for btext in reader.lexicon(fieldname):  # tags and kinds: a short list
+        known = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+        dist = osa_distance(value, known)
+        if dist <= (1 if len(value) <= SHORT_WORD else MAX_EDITS):
+            key = (dist, -reader.doc_frequency(fieldname, known), known)
+            best = min(best, key) if best else key
+    return best[2] if best else None
+
+
 def suggest_query(searcher, text: str, words: list[str]) -> str | None:
     """``text`` with each misspelled word replaced, or None if none was fixed."""
     changed = False
+
+    def fix_filter(m: re.Match) -> str:
+        nonlocal changed
+        fixed = correct_value(searcher, _FILTER_FIELDS[m.group(2).lower()], m.group(3))
+        changed = changed or bool(fixed)
+        return f"{m.group(1)}{m.group(2)}:{fixed}" if fixed else m.group(0)
+
+    text = _FILTER.sub(fix_filter, text)
     for word in words:
         fixed = correct_word(searcher, word)
         if fixed and fixed != word:

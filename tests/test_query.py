@@ -184,6 +184,31 @@ def test_score_follows_the_documented_rule(searcher):
         assert (hit.score * SCORE_SCALE).is_integer()
 
 
+def _term_scores(searcher, text: str) -> dict[str, float]:
+    return {h.path: h.score for h in searcher.search(text, limit=None).hits}
+
+
+@pytest.mark.parametrize("word", ["re*", "cl*", "nodes~", "help~"])
+def test_prefix_and_fuzzy_score_the_sum_of_their_words(searcher, word):
+    from whoosh import query as Q
+
+    parsed = searcher.parse(word)
+    reader = searcher._searcher.reader()
+    pairs = {(q.fieldname, t) for q in parsed.scoring.leaves() for t in q._btexts(reader)}
+    assert len({t for _, t in pairs}) >= 2  # more than one word, else this proves nothing
+    expected: dict[str, float] = {}
+    for field, t in sorted(pairs):
+        term = Q.Term(field, t.decode() if isinstance(t, bytes) else t)
+        for r in searcher._searcher.search(term, limit=None, mask=Q.Term("draft", True)):
+            expected[r["path"]] = expected.get(r["path"], 0.0) + r.score
+    assert _term_scores(searcher, word) == expected
+
+
+def test_filter_inside_explicit_or_scores_one(searcher):
+    plain = _term_scores(searcher, "schemas")
+    assert _term_scores(searcher, "tag:helm OR schemas") == {HELM_REL: plain[HELM_REL] + 1.0}
+
+
 def test_ties_break_by_path(searcher):
     hits = searcher.search("tag:gitops", limit=None, sort="relevance").hits
     assert [h.path for h in hits] == paths(searcher, "tag:gitops")
@@ -205,6 +230,14 @@ def test_did_you_mean(searcher):
     assert result.suggestion == "kubernetes autoscaling"
     assert result.corrected is None and {h.path for h in result.hits} == {K8S, K8S_SPAM}
     assert searcher.search("autoscaling").suggestion is None
+
+
+def test_did_you_mean_for_tags_and_kinds(searcher):
+    result = searcher.search("tag:kubernets autoscaling", fuzzy_fallback=True)
+    assert result.corrected == "tag:kubernetes autoscaling"
+    assert {h.path for h in result.hits} == {K8S, K8S_SPAM}
+    assert searcher.search("kind:relase flux").suggestion == "kind:release flux"
+    assert searcher.search("tag:helm").suggestion is None
 
 
 def test_fuzzy_fallback_shows_the_corrected_results(searcher):
