@@ -102,7 +102,13 @@ def combination_rule(whoosh_schema) -> dict:
     words_or = getattr(query, "WordsOr", None)
     if words_or is not None and type(two) is words_or and all(is_word(c) for c in two.subqueries):
         # qtf: a word typed twice counts twice (then even alone it is a group).
-        return {"rule": "words", "coord": two.coord, "qtf": bool(getattr(two, "qtf", False))}
+        # allFirst: posts matching every clause sort above all others.
+        return {
+            "rule": "words",
+            "coord": two.coord,
+            "qtf": bool(getattr(two, "qtf", False)),
+            "allFirst": bool(getattr(two, "tier", False)),
+        }
     if type(two) is Q.Or and is_word(two) and not getattr(two, "scale", None):
         return {"rule": "sum"}
     raise ExportError(f"the client cannot mirror the query rule {two!r}")

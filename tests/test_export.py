@@ -54,7 +54,12 @@ def test_small_site_is_one_file_with_metadata_from_the_schema(small):
     rank = meta["ranking"]
     assert rank["scoreScale"] == S.SCORE_SCALE and rank["fields"] == list(S.TEXT_FIELD_NAMES)
     assert rank["weights"] == S.FIELD_WEIGHTS
-    assert rank["combine"] == {"rule": "words", "coord": S.COORD, "qtf": S.QUERY_TF}
+    assert rank["combine"] == {
+        "rule": "words",
+        "coord": S.COORD,
+        "qtf": S.QUERY_TF,
+        "allFirst": S.ALL_WORDS_FIRST,
+    }
     assert meta["analysis"]["stop"] == sorted(S.STOPWORDS)
     assert meta["analysis"]["minsize"] == S.STOP_MINSIZE
     assert meta["analysis"]["tokens"] == S.TOKEN_PATTERN

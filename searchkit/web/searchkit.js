@@ -529,7 +529,12 @@ export class SearchIndex {
     if (!scored || sort === "date") {
       const dates = allowed.dates;
       const d = (id) => (dates[id] === null ? -Infinity : dates[id]);
-      ids.sort((a, b) => d(b) - d(a) || score(b) - score(a) || a - b);
+      const all = plan.allFirst ?? new Set();
+      ids.sort((a, b) => d(b) - d(a) || all.has(b) - all.has(a) || score(b) - score(a) || a - b);
+    } else if (plan.allFirst) {
+      // Posts matching every clause first (coord.py's ALL_WORDS_TIER), then by score.
+      const all = plan.allFirst;
+      ids.sort((a, b) => all.has(b) - all.has(a) || score(b) - score(a) || a - b);
     } else {
       ids.sort((a, b) => score(b) - score(a) || a - b); // ties: ids follow paths
     }
@@ -648,11 +653,14 @@ export class SearchIndex {
     const n = clauses.length;
     const operator = plan.operator === "words" ? rule.rule : plan.operator === "or" ? "sum" : "and";
     const scores = new Map();
+    const grouped = operator === "words" && (n > 1 || (rule.qtf && clauses[0].count > 1));
+    plan.allFirst = grouped && rule.allFirst ? new Set() : null;
     for (const [id, t] of total) {
       const m = matched.get(id);
+      if (plan.allFirst && m === n) plan.allFirst.add(id);
       let s = t / scale;
       if (operator === "and" && m < n) continue;
-      if (operator === "words" && (n > 1 || (rule.qtf && clauses[0].count > 1))) {
+      if (grouped) {
         // coord.CoordMatcher.score: quantize(S * (1 + coord * m / n)), op for op.
         s = Math.floor(s * (1 + (rule.coord * m) / n) * scale + 0.5) / scale;
       }
