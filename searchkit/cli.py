@@ -255,6 +255,40 @@ def _print_result(result, as_json: bool) -> None:
         sys.exit(EXIT_FINDINGS)
 
 
+@cli.command()
+@site_options
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("search"),
+    show_default=True,
+    help="Folder to write (created if needed).",
+)
+@click.option("--demo", is_flag=True, help="Also write index.html, a ready-made search page.")
+@click.option("--base-url", help="Prefix of post URLs (default: from searchkit.toml, else /).")
+def export(cfg: Config, out: Path, demo: bool, base_url: str | None):
+    """Write the client-side search index (JSON + JavaScript) for static hosting.
+
+    Brings the index up to date first; draft posts are left out. Serve the
+    folder with your site and load it with searchkit.js (see
+    docs/export-format.md).
+
+    \b
+    Example:
+        searchkit export --out public/search --demo
+    """
+    from .export import export_site
+    from .indexer import stale_reason
+
+    reason = stale_reason(cfg.content, cfg.index)
+    if reason:
+        click.echo(f"searchkit: updating the index ({reason})", err=True)
+        print_problems(run_update(cfg).problems, quiet=True)
+    if base_url is not None:
+        cfg.base_url = base_url
+    click.echo(export_site(cfg, out, demo=demo).summary())
+
+
 def main() -> None:
     cli(prog_name="searchkit")
 

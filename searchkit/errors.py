@@ -29,3 +29,7 @@ class QueryError(SearchkitError):
 
 class ModelError(SearchkitError):
     """The tag model cannot be trained, loaded or used."""
+
+
+class ExportError(SearchkitError):
+    """The client-side index cannot be written."""

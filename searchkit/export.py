@@ -1,0 +1,289 @@
+"""`searchkit export`: write the client-side search index (and a demo page).
+
+Layout of an export folder (format in docs/export-format.md)::
+
+    searchkit.json        metadata: analyser, ranking rule, shard table (+ .gz)
+    searchkit.js          the JavaScript client (plain ES module)
+    data-<hash>/t/N.json  term shards: packed postings with precomputed impacts
+    data-<hash>/p/N.json  positions of the same terms (fetched for phrases only)
+    data-<hash>/d/N.json  display data, a few posts per file
+    data-<hash>/f.json    dates and tag lists, for filters and date sorting
+    index.html, searchkit-demo.css, searchkit-demo.js   with --demo
+
+Data folders are named by a hash of their content and never change once
+written; `searchkit.json` is switched last with an atomic rename, so a
+visitor sees the old export or the new one, never a mix. Small sites get
+everything inline in `searchkit.json`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from . import schema as S
+from . import store
+from .config import Config
+from .content import load_posts
+from .errors import ExportError
+from .export_data import (
+    ExportDoc,
+    TermEntry,
+    analysis_meta,
+    combination_rule,
+    iter_terms,
+    snippet,
+)
+from .packing import deltas, pack
+from .scoring import WeightedBM25F
+from .urls import post_url
+
+FORMAT_VERSION = 1
+META = "searchkit.json"
+CLIENT = "searchkit.js"
+DEMO_FILES = ("index.html", "searchkit-demo.css", "searchkit-demo.js")
+# Term shards are cut at this many bytes of packed postings: a query fetches
+# about one shard per word. With 16 kB, later queries on linkblog fetched a
+# median 14.6 kB of gzip (1,638 posts) and 13.1 kB (10,000, replicated),
+# benchmarks/bench_export.py; smaller shards mean a larger shard table in
+# searchkit.json (377 first terms at 10,000 posts).
+SHARD_BYTES = 16_000
+# Below this many bytes of postings (plus ~100 per post), one file is smaller
+# and faster than a metadata file plus shards: the 51 sample posts make an
+# 80 kB file, 35 kB gzip, fetched in one request.
+SINGLE_FILE_BYTES = 120_000
+# Posts per display-data file: a result page of 10 hits fetches at most 10
+# files of about 1 kB gzip each (8 posts); larger chunks mean more bytes per
+# hit, since a query's hits are rarely neighbours in path order.
+DOC_CHUNK = 8
+# Client behaviour outside the ranking rule (type-ahead and typos).
+CLIENT_OPTIONS = {
+    "prefixMin": 2,  # characters before the last word also matches as a prefix
+    "prefixMax": 50,  # expansions of a prefix, most frequent first
+    # Shards a prefix or a typo may look at: while typing "co" the client
+    # would otherwise fetch every shard of terms starting with "co".
+    "prefixShards": 2,
+    "fuzzyShards": 2,
+    "prefixWeight": 0.5,  # a prefix expansion counts half an exact match
+    "fuzzyLong": 8,  # words this long allow 2 edits, shorter ones 1
+    "fuzzyWeight": 0.25,  # a typo match counts a quarter of an exact match
+}
+
+
+@dataclass
+class ExportReport:
+    """What one export wrote."""
+
+    out: Path
+    posts: int = 0
+    terms: int = 0
+    shards: int = 0
+    files: int = 0
+    bytes: int = 0
+    gzip_bytes: int = 0
+    seconds: float = 0.0
+    files_written: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        layout = "one file" if self.shards == 0 else f"{self.shards} term shards"
+        return (
+            f"exported {self.posts} posts, {self.terms} terms ({layout}) to {self.out}: "
+            f"{self.files} files, {self.bytes / 1024:.0f} kB ({self.gzip_bytes / 1024:.0f} kB "
+            f"gzip) in {self.seconds:.1f} s"
+        )
+
+
+def export_site(cfg: Config, out: Path | str, *, demo: bool = False) -> ExportReport:
+    """Export the non-draft posts of ``cfg``'s (up-to-date) index to ``out``."""
+    from whoosh import index as whoosh_index
+
+    start = time.perf_counter()
+    out = Path(out)
+    gen = store.require_generation(cfg.index)
+    ix = whoosh_index.open_dir(str(gen))
+    try:
+        with ix.searcher(weighting=WeightedBM25F()) as searcher:
+            meta, data = _build(cfg, searcher)
+    finally:
+        ix.close()
+    report = _write(out, meta, data, demo)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _build(cfg: Config, searcher) -> tuple[dict, dict[str, object]]:
+    reader = searcher.reader()
+    whoosh_ids: dict[str, int] = {}
+    for docnum, stored in reader.iter_docs():
+        if not stored.get("draft"):
+            whoosh_ids[stored["path"]] = docnum
+    paths = sorted(whoosh_ids)  # code point order: export ids break ties like the CLI
+    posts = {p.id: p for p in load_posts(cfg.content, drafts=False).posts}
+    if set(posts) != set(paths):
+        raise ExportError("the content changed while exporting; run the export again")
+    doc_ids = {whoosh_ids[p]: i for i, p in enumerate(paths)}
+    docs = [_doc(i, posts[p], cfg) for i, p in enumerate(paths)]
+
+    rule = combination_rule(searcher.schema)
+    entries = list(iter_terms(searcher, doc_ids))
+    meta = {
+        "format": "searchkit-export",
+        "version": FORMAT_VERSION,
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "posts": len(docs),
+        "analysis": analysis_meta(),
+        "ranking": {
+            "scoreScale": S.SCORE_SCALE,
+            "fields": list(S.TEXT_FIELD_NAMES),
+            "weights": S.FIELD_WEIGHTS,  # already inside the impacts; for reference
+            "bm25": {"B": S.BM25_B, "K1": S.BM25_K1},  # inside the impacts too
+            "combine": rule,
+            "ties": "id",  # ids follow post paths in code point order
+        },
+        "client": CLIENT_OPTIONS,
+    }
+    return meta, _layout(meta, entries, docs)
+
+
+def _doc(i: int, post, cfg: Config) -> ExportDoc:
+    url = post_url(
+        post,
+        base_url=cfg.base_url,
+        permalink=cfg.permalink,
+        link_posts_use_external_url=cfg.link_posts_use_external_url,
+    )
+    return ExportDoc(
+        id=i,
+        path=post.id,
+        url=url,
+        title=post.title,
+        date=post.date,
+        tags=post.tags,
+        source=post.source,
+        kind=post.post_kind,
+        snippet=snippet(post),
+    )
+
+
+def _shard(entries: list[TermEntry]) -> tuple[dict, dict]:
+    terms = {"t": [e.term for e in entries], "p": [e.postings for e in entries]}
+    return terms, {"x": [e.positions for e in entries]}
+
+
+def _filters(docs: list[ExportDoc]) -> dict:
+    """Dates (Unix seconds, zigzag gaps) and each tag's posts, for filters and sorting."""
+    seconds, prev = [], 0
+    for d in docs:
+        s = int(d.date.timestamp()) if d.date else prev
+        gap = s - prev
+        seconds.append(gap * 2 if gap >= 0 else -gap * 2 - 1)
+        prev = s
+    by_tag: dict[str, list[int]] = {}
+    for d in docs:
+        for t in {t.lower() for t in d.tags}:
+            by_tag.setdefault(t, []).append(d.id)
+    tags = sorted(by_tag, key=lambda t: (-len(by_tag[t]), t))
+    undated = pack(deltas(d.id for d in docs if not d.date))
+    return {
+        "d": pack(seconds),
+        "nd": undated,
+        "tags": tags,
+        "tp": [pack(deltas(by_tag[t])) for t in tags],
+    }
+
+
+def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict[str, object]:
+    """Fill ``meta`` with the shard table (or inline data); return the data files."""
+    meta["terms"] = len(entries)
+    size = sum(len(e.term) + len(e.postings) for e in entries) + 100 * len(docs)
+    if size <= SINGLE_FILE_BYTES:
+        terms, positions = _shard(entries)
+        meta["inline"] = {
+            "t": terms,
+            "x": positions,
+            "d": [d.to_json() for d in docs],
+            "f": _filters(docs),
+        }
+        return {}
+    files: dict[str, object] = {}
+    first: list[str] = []
+    batch: list[TermEntry] = []
+    used = 0
+    for e in entries + [None]:  # type: ignore[list-item]
+        if e is None or (batch and used + len(e.postings) + len(e.term) > SHARD_BYTES):
+            terms, positions = _shard(batch)
+            n = len(first)
+            files[f"t/{n}.json"], files[f"p/{n}.json"] = terms, positions
+            first.append(batch[0].term)
+            batch, used = [], 0
+        if e is not None:
+            batch.append(e)
+            used += len(e.postings) + len(e.term)
+    for n in range(0, len(docs), DOC_CHUNK):
+        files[f"d/{n // DOC_CHUNK}.json"] = [d.to_json() for d in docs[n : n + DOC_CHUNK]]
+    files["f.json"] = _filters(docs)
+    meta["shards"] = {"first": first, "chunk": DOC_CHUNK}
+    return files
+
+
+def _dumps(data: object) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _write_file(path: Path, raw: bytes, report: ExportReport, *, atomic: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gz = gzip.compress(raw, 9, mtime=0)
+    for target, blob in ((path, raw), (path.with_name(path.name + ".gz"), gz)):
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp") if atomic else target
+        tmp.write_bytes(blob)
+        if atomic:
+            os.replace(tmp, target)
+    report.files += 1
+    report.bytes += len(raw)
+    report.gzip_bytes += len(gz)
+    report.files_written.append(path.as_posix())
+
+
+def _write(out: Path, meta: dict, data: dict[str, object], demo: bool) -> ExportReport:
+    report = ExportReport(out=out, posts=meta["posts"], terms=meta["terms"])
+    report.shards = len(meta.get("shards", {}).get("first", []))
+    out.mkdir(parents=True, exist_ok=True)
+    blobs = {name: _dumps(obj) for name, obj in data.items()}
+    keep = ""
+    if blobs:
+        digest = hashlib.sha256()
+        for name in sorted(blobs):
+            digest.update(name.encode() + b"\0" + blobs[name])
+        keep = meta["data"] = f"data-{digest.hexdigest()[:12]}"
+        final = out / keep
+        if not final.is_dir():
+            tmp = out / f".{keep}.{os.getpid()}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                for name, raw in blobs.items():
+                    _write_file(tmp / name, raw, report)
+                os.replace(tmp, final)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        else:
+            for name, raw in blobs.items():
+                report.files += 1
+                report.bytes += len(raw)
+                report.gzip_bytes += (final / f"{name}.gz").stat().st_size
+    web = resources.files("searchkit") / "web"
+    names = (CLIENT, *DEMO_FILES) if demo else (CLIENT,)
+    for name in names:
+        _write_file(out / name, (web / name).read_bytes(), report, atomic=True)
+    _write_file(out / META, _dumps(meta), report, atomic=True)
+    for old in out.glob("data-*"):
+        if old.is_dir() and old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    return report

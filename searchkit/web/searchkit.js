@@ -1,0 +1,795 @@
+// searchkit client: search a `searchkit export` folder in the browser.
+// Plain ES module, no dependencies, no build step. Format: docs/export-format.md.
+//
+//   import { load } from "./searchkit.js";
+//   const index = await load("/search/searchkit.json");
+//   const { hits, total } = await index.search("gitops", { limit: 10, tags: ["flux"] });
+//
+// Every ranking parameter (analyser, combination rule, score scale) comes
+// from the exported metadata; nothing about the site's ranking is fixed here.
+// One file on purpose: a second module would cost the first query another
+// round trip (imports are only discovered once the importer is parsed).
+
+export const FORMAT_VERSION = 1;
+
+// ---------------------------------------------------------------- packing
+
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVabcdefghijklmnopqrstuvwxyz!#$%&(";
+const DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) DIGIT[ALPHABET.charCodeAt(i)] = i;
+
+/** Decode a string of packed non-negative integers (searchkit/packing.py). */
+export function unpack(text) {
+  const out = [];
+  let n = 0;
+  let mul = 1;
+  for (let i = 0; i < text.length; i++) {
+    const d = DIGIT[text.charCodeAt(i)];
+    if (d < 0) throw new Error("searchkit: corrupt packed data");
+    if (d >= 32) {
+      n += (d - 32) * mul;
+      mul *= 32;
+    } else {
+      out.push(n + d * mul);
+      n = 0;
+      mul = 1;
+    }
+  }
+  return out;
+}
+
+/** Ascending ids from gaps (each gap is the difference minus one). */
+function undelta(gaps) {
+  let prev = -1;
+  for (let i = 0; i < gaps.length; i++) prev = gaps[i] = prev + gaps[i] + 1;
+  return gaps;
+}
+
+/** Compare strings by code point, as Python does (not by UTF-16 unit). */
+export function compareCodePoints(a, b) {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      // Surrogates (astral code points) sort above every BMP character.
+      const xs = x >= 0xd800 && x <= 0xdfff;
+      const ys = y >= 0xd800 && y <= 0xdfff;
+      if (xs !== ys) return xs ? 1 : -1;
+      return x < y ? -1 : 1;
+    }
+  }
+  return a.length - b.length;
+}
+
+function cpLength(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xdc00 || c > 0xdfff) n++;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------- analysis
+
+// Python's \w: letters, numbers, underscore. JavaScript's Unicode tables may be
+// newer than Python's; characters unassigned in Python's are the only difference.
+const WORD = /[\p{L}\p{N}_]+(?:\.?[\p{L}\p{N}_]+)*/gu;
+const PATTERN = "\\w+(\\.?\\w+)*";
+
+/** Whoosh's Porter stemmer (whoosh.lang.porter.stem), quirks included. */
+export function stem(word) {
+  let w = word;
+  if (cpLength(w) < 3) return w;
+  const firstIsY = w[0] === "y";
+  if (firstIsY) w = "Y" + w.slice(1);
+  // Step 1a
+  if (w.endsWith("s")) {
+    if (w.endsWith("sses") || w.endsWith("ies")) w = w.slice(0, -2);
+    else if (Array.from(w).at(-2) !== "s") w = w.slice(0, -1);
+  }
+  // Step 1b (Python's re.match anchors at the start: `(at|bl|iz)$` and the
+  // double-consonant rule only match two-letter words, hence "runn").
+  if (w.endsWith("eed")) {
+    if (MGR0.test(w.slice(0, -3))) w = w.slice(0, -1);
+  } else {
+    const m = ED_ING.exec(w);
+    if (m && S_V.test(m[1])) {
+      w = m[1];
+      if (AT_BL_IZ.test(w)) w += "e";
+      else if (STEP1B.test(w)) w = Array.from(w).slice(0, -1).join("");
+      else if (C_V.test(w)) w += "e";
+    }
+  }
+  // Step 1c
+  if (w.endsWith("y") && S_V.test(w.slice(0, -1))) w = w.slice(0, -1) + "i";
+  // Steps 2 and 3
+  for (const [re, list] of [
+    [STEP2, STEP2_LIST],
+    [STEP3, STEP3_LIST],
+  ]) {
+    const m = re.exec(w);
+    if (m && MGR0.test(m[1])) w = m[1] + list[m[2]];
+  }
+  // Step 4
+  let m = STEP4_1.exec(w);
+  if (m) {
+    if (MGR1.test(m[1])) w = m[1];
+  } else {
+    m = STEP4_2.exec(w);
+    if (m && MGR1.test(m[1] + m[2])) w = m[1] + m[2];
+  }
+  // Step 5
+  m = STEP5.exec(w);
+  if (m) {
+    const s = m[1];
+    if (MGR1.test(s) || (MEQ1.test(s) && !C_V.test(s))) w = s;
+  }
+  if (w.endsWith("ll") && MGR1.test(w)) w = w.slice(0, -1);
+  if (firstIsY) w = "y" + w.slice(1);
+  return w;
+}
+
+const CS = "[^aeiouy]+";
+const VS = "[aeiou]+";
+const MGR0 = new RegExp(`^(${CS})?${VS}${CS}`, "u");
+const MEQ1 = new RegExp(`^(${CS})?${VS}${CS}(${VS})?$`, "u");
+const MGR1 = new RegExp(`^(${CS})?${VS}${CS}${VS}${CS}`, "u");
+const S_V = new RegExp(`^(${CS})?[aeiouy]`, "u");
+const C_V = new RegExp(`^${CS}[aeiouy][^aeiouwxy]$`, "u");
+const ED_ING = /^(.*)(ed|ing)$/su;
+const AT_BL_IZ = /^(at|bl|iz)$/u;
+const STEP1B = /^([^aeiouylsz])\1$/u;
+const STEP2_LIST = {
+  ational: "ate", tional: "tion", enci: "ence", anci: "ance", izer: "ize", bli: "ble",
+  alli: "al", entli: "ent", eli: "e", ousli: "ous", ization: "ize", ation: "ate",
+  ator: "ate", alism: "al", iveness: "ive", fulness: "ful", ousness: "ous", aliti: "al",
+  iviti: "ive", biliti: "ble", logi: "log",
+};
+const STEP3_LIST = { icate: "ic", ative: "", alize: "al", iciti: "ic", ical: "ic", ful: "", ness: "" };
+const STEP2 = new RegExp(`^(.+?)(${Object.keys(STEP2_LIST).join("|")})$`, "su");
+const STEP3 = new RegExp(`^(.+?)(${Object.keys(STEP3_LIST).join("|")})$`, "su");
+const STEP4_1 = /^(.+?)(al|ance|ence|er|ic|able|ible|ant|ement|ment|ent|ou|ism|ate|iti|ous|ive|ize)$/su;
+const STEP4_2 = /^(.+?)(s|t)(ion)$/su;
+const STEP5 = /^(.+?)e$/su;
+
+/** The analyser described by an export's metadata: text to index terms. */
+export class Analyzer {
+  constructor(spec) {
+    if (spec.tokens !== PATTERN || spec.stem !== "whoosh-porter" || spec.lower !== "python-str-lower") {
+      throw new Error("searchkit: this client cannot mirror the exported analyser");
+    }
+    this.stops = new Set(spec.stop);
+    this.minsize = spec.minsize;
+    this.folds = new Map();
+    for (const entry of spec.fold.split("\t")) {
+      if (!entry) continue;
+      const key = String.fromCodePoint(entry.codePointAt(0));
+      this.folds.set(key, entry.slice(key.length));
+    }
+    this.cache = new Map();
+  }
+
+  /** Words of `text` with their UTF-16 offsets: [{word, start, end}]. */
+  tokens(text) {
+    const out = [];
+    for (const m of text.matchAll(WORD)) out.push({ word: m[0], start: m.index, end: m.index + m[0].length });
+    return out;
+  }
+
+  /** Lower-case and fold accents (Python str.lower, then whoosh's accent_map). */
+  fold(word) {
+    const lower = word.toLowerCase();
+    let out = "";
+    for (const ch of lower) {
+      const f = this.folds.get(ch);
+      out += f === undefined ? ch : f;
+    }
+    return out;
+  }
+
+  /** The index term for one word, or null for a stop word or a too short one. */
+  term(word) {
+    let t = this.cache.get(word);
+    if (t !== undefined) return t;
+    const folded = this.fold(word);
+    t = cpLength(folded) < this.minsize || this.stops.has(folded) ? null : stem(folded);
+    if (this.cache.size > 100000) this.cache.clear();
+    this.cache.set(word, t);
+    return t;
+  }
+
+  /** All index terms of `text`, in order (stop words dropped). */
+  analyze(text) {
+    const out = [];
+    for (const { word } of this.tokens(text)) {
+      const t = this.term(word);
+      if (t !== null) out.push(t);
+    }
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------- query syntax
+
+const HYPHEN = /(?<=[\p{L}\p{N}_])-(?=[\p{L}\p{N}_])/gu;
+
+/**
+ * Split a query into units: words, "quoted phrases", -excluded words, and
+ * tag:filters. Like the CLI, a hyphen inside a word separates two words
+ * (`on-call` is `on call`), `-word` at a word's start excludes, and a query
+ * joined only by AND (all required) or only by OR (no coordination) says so
+ * in `operator`.
+ */
+export function parseQuery(text) {
+  const units = [];
+  const tags = [];
+  const ops = new Set();
+  const re = /(-?)"([^"]*)("|$)|(\S+)/g;
+  const src = text.replace(HYPHEN, " ");
+  let m;
+  let negateNext = false;
+  while ((m = re.exec(src)) !== null) {
+    if (m[2] !== undefined) {
+      units.push({ kind: "phrase", text: m[2], not: negateNext || m[1] === "-" });
+      negateNext = false;
+      continue;
+    }
+    let word = m[4];
+    if (word === "AND" || word === "OR") {
+      ops.add(word);
+      continue;
+    }
+    if (word === "NOT") {
+      negateNext = true;
+      continue;
+    }
+    let not = negateNext;
+    negateNext = false;
+    if (word.startsWith("-") && word.length > 1) {
+      not = true;
+      word = word.slice(1);
+    } else if (word.startsWith("+")) word = word.slice(1);
+    const field = /^(tags?):(.+)$/i.exec(word);
+    if (field && !not) {
+      tags.push(field[2]);
+      continue;
+    }
+    units.push({ kind: "word", text: word, not, end: m.index + m[0].length });
+  }
+  const last = units.at(-1);
+  const open = last && last.kind === "word" && !last.not && last.end === src.length && !/\s$/.test(src);
+  const operator = ops.size === 1 ? (ops.has("AND") ? "and" : "or") : "words";
+  return { units, tags, operator, lastIsOpen: Boolean(open) };
+}
+
+// ---------------------------------------------------------------- edit distance
+
+/** Optimal string alignment distance, or max+1 once it exceeds `max`. */
+export function editDistance(a, b, max) {
+  const s = Array.from(a);
+  const t = Array.from(b);
+  if (Math.abs(s.length - t.length) > max) return max + 1;
+  let prev2 = null;
+  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= s.length; i++) {
+    const cur = [i];
+    let best = i;
+    for (let j = 1; j <= t.length; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) v = Math.min(v, prev2[j - 2] + 1);
+      cur.push(v);
+      if (v < best) best = v;
+    }
+    if (best > max) return max + 1;
+    prev2 = prev;
+    prev = cur;
+  }
+  return prev[t.length];
+}
+
+// ---------------------------------------------------------------- URLs
+
+/** True for http(s) and relative URLs; `javascript:`, `data:` etc. are never links. */
+export function isSafeUrl(url) {
+  if (typeof url !== "string" || !url || /[\u0000-\u0020\u007f\\]/.test(url)) return false;
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url);
+  if (scheme) return /^https?$/i.test(scheme[1]) && url.slice(scheme[0].length).startsWith("//");
+  return !url.split("/", 1)[0].includes(":");
+}
+
+// ---------------------------------------------------------------- the index
+
+async function defaultFetchJSON(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`searchkit: cannot load ${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
+/** Load an export; `url` names its searchkit.json. */
+export async function load(url, { fetchJSON = defaultFetchJSON } = {}) {
+  const meta = await fetchJSON(url);
+  return new SearchIndex(meta, url, fetchJSON);
+}
+
+export class SearchIndex {
+  constructor(meta, url, fetchJSON = defaultFetchJSON) {
+    if (meta.format !== "searchkit-export" || meta.version !== FORMAT_VERSION) {
+      throw new Error(`searchkit: unsupported export format ${meta.format} v${meta.version}`);
+    }
+    this.meta = meta;
+    this.analyzer = new Analyzer(meta.analysis);
+    this.ranking = meta.ranking;
+    this.options = meta.client;
+    this.fetchJSON = fetchJSON;
+    this.base = new URL(meta.data ? meta.data + "/" : ".", new URL(url, globalThis.location?.href ?? "file:///"));
+    this.cache = new Map();
+    const inline = meta.inline;
+    this.first = inline ? [inline.t.t[0] ?? ""] : meta.shards.first;
+    if (inline) {
+      this.cache.set("t/0.json", Promise.resolve(this._prepare(inline.t)));
+      this.cache.set("p/0.json", Promise.resolve(inline.x));
+      this.cache.set("f.json", Promise.resolve(this._prepareFilters(inline.f)));
+    }
+    this.stats = { fetched: 0 };
+  }
+
+  get size() {
+    return this.meta.posts;
+  }
+
+  _get(name, prepare = (x) => x) {
+    let p = this.cache.get(name);
+    if (!p) {
+      this.stats.fetched++;
+      p = this.fetchJSON(new URL(name, this.base).href).then(prepare);
+      p.catch(() => this.cache.delete(name));
+      this.cache.set(name, p);
+    }
+    return p;
+  }
+
+  _prepare(shard) {
+    return { terms: shard.t, packed: shard.p, lists: new Map() };
+  }
+
+  _shard(i) {
+    return this._get(`t/${i}.json`, (s) => this._prepare(s));
+  }
+
+  /** Index of the shard that would hold `term`. */
+  _shardOf(term) {
+    let lo = 0;
+    let hi = this.first.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (compareCodePoints(this.first[mid], term) <= 0) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Shards holding terms that start with `prefix` (at most `max` of them). */
+  _shardRange(prefix, max = Infinity) {
+    const a = this._shardOf(prefix);
+    let b = a;
+    while (b + 1 < this.first.length && b - a + 1 < max && this.first[b + 1].startsWith(prefix)) b++;
+    return [a, b];
+  }
+
+  /** Postings of one term: {term, ids, values, shard, pos} or null. */
+  async postings(term) {
+    const si = this._shardOf(term);
+    const shard = await this._shard(si);
+    const k = findTerm(shard.terms, term);
+    return k < 0 ? null : this._list(shard, si, k);
+  }
+
+  _list(shard, si, k) {
+    let list = shard.lists.get(k);
+    if (!list) {
+      const nums = unpack(shard.packed[k]);
+      const n = nums.length / 2;
+      const ids = new Array(n);
+      const values = new Array(n);
+      for (let i = 0; i < n; i++) {
+        ids[i] = nums[2 * i];
+        values[i] = nums[2 * i + 1];
+      }
+      undelta(ids);
+      list = { term: shard.terms[k], ids, values, shard: si, pos: k };
+      shard.lists.set(k, list);
+    }
+    return list;
+  }
+
+  /** Terms starting with `prefix` (most postings first), at most `max`. */
+  async expand(prefix, max) {
+    const [a, b] = this._shardRange(prefix, this.options.prefixShards);
+    const found = [];
+    for (let si = a; si <= b; si++) {
+      const shard = await this._shard(si);
+      let k = lowerBound(shard.terms, prefix);
+      for (; k < shard.terms.length && shard.terms[k].startsWith(prefix); k++) {
+        found.push([shard.packed[k].length, si, k, shard]);
+      }
+    }
+    found.sort((x, y) => y[0] - x[0]);
+    return found.slice(0, max).map(([, si, k, shard]) => this._list(shard, si, k));
+  }
+
+  /** Terms within the allowed edits of `term` that share its first two characters. */
+  async similar(term) {
+    const chars = Array.from(term);
+    if (chars.length < 3) return [];
+    const max = chars.length >= this.options.fuzzyLong ? 2 : 1;
+    const [a, b] = this._shardRange(chars.slice(0, 2).join(""), this.options.fuzzyShards);
+    const out = [];
+    for (let si = a; si <= b; si++) {
+      const shard = await this._shard(si);
+      for (let k = 0; k < shard.terms.length; k++) {
+        const t = shard.terms[k];
+        if (t.startsWith(chars[0] + chars[1]) && t !== term && editDistance(term, t, max) <= max) {
+          out.push(this._list(shard, si, k));
+        }
+      }
+    }
+    return out;
+  }
+
+  async _positions(list) {
+    const shard = await this._get(`p/${list.shard}.json`);
+    if (!list.positions) {
+      const nums = unpack(shard.x[list.pos]);
+      const per = new Map();
+      let i = 0;
+      for (const id of list.ids) {
+        const nf = nums[i++];
+        const fields = new Map();
+        for (let f = 0; f < nf; f++) {
+          const field = nums[i++];
+          const count = nums[i++];
+          const poss = undelta(nums.slice(i, i + count));
+          i += count;
+          fields.set(field, new Set(poss));
+        }
+        per.set(id, fields);
+      }
+      list.positions = per;
+    }
+    return list.positions;
+  }
+
+  _prepareFilters(f) {
+    const gaps = unpack(f.d);
+    const dates = new Array(gaps.length);
+    let prev = 0;
+    for (let i = 0; i < gaps.length; i++) {
+      const z = gaps[i];
+      prev += z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      dates[i] = prev;
+    }
+    for (const id of unpack(f.nd)) dates[id] = null;
+    const tags = new Map();
+    f.tags.forEach((t, i) => tags.set(t, f.tp[i]));
+    return { dates, tags, tagNames: f.tags };
+  }
+
+  /** Filter data: post dates and tag lists (loaded on first use). */
+  filters() {
+    return this._get("f.json", (f) => this._prepareFilters(f));
+  }
+
+  /** Tags with their number of posts, most used first. */
+  async tags() {
+    const f = await this.filters();
+    return f.tagNames.map((t) => ({ tag: t, count: unpack(f.tags.get(t)).length }));
+  }
+
+  async _docs(ids) {
+    const inline = this.meta.inline;
+    const out = new Map();
+    if (inline) {
+      for (const id of ids) out.set(id, inline.d[id]);
+      return out;
+    }
+    const chunk = this.meta.shards.chunk;
+    const need = [...new Set(ids.map((id) => Math.floor(id / chunk)))];
+    const chunks = await Promise.all(need.map((c) => this._get(`d/${c}.json`)));
+    const byChunk = new Map(need.map((c, i) => [c, chunks[i]]));
+    for (const id of ids) out.set(id, byChunk.get(Math.floor(id / chunk))[id % chunk]);
+    return out;
+  }
+
+  /**
+   * Rank posts for `query`. Options: limit (10), tags ([]), since, until
+   * (YYYY[-MM[-DD]]), sort ("relevance" | "date"), prefix and typo (true:
+   * type-ahead on the last word, typo tolerance). Returns {total, hits}.
+   */
+  async search(query, opts = {}) {
+    const { limit = 10, since, until, sort = "relevance", prefix = true, typo = true } = opts;
+    const text = Array.from(String(query ?? ""), (c) => (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(c) ? " " : c))
+      .join("")
+      .slice(0, 1000);
+    const parsed = parseQuery(text);
+    const tags = [...(opts.tags ?? []), ...parsed.tags];
+    const plan = await this._plan(parsed, { prefix, typo });
+    const scoring = plan.clauses.length > 0;
+    let allowed = null;
+    if (tags.length || since || until || !scoring || sort === "date") {
+      allowed = await this._filter(tags, since, until);
+    }
+    const scored = scoring ? this._score(plan) : null;
+    let ids = scored ? [...scored.keys()] : Array.from({ length: this.size }, (_, i) => i);
+    if (plan.excluded.size) ids = ids.filter((id) => !plan.excluded.has(id));
+    if (allowed) ids = ids.filter((id) => allowed.mask[id]);
+    const score = (id) => (scored ? scored.get(id) : 1); // no words: every post, like Whoosh's Every()
+    if (!scored || sort === "date") {
+      const dates = allowed.dates;
+      const d = (id) => (dates[id] === null ? -Infinity : dates[id]);
+      const all = plan.allFirst ?? new Set();
+      ids.sort((a, b) => d(b) - d(a) || all.has(b) - all.has(a) || score(b) - score(a) || a - b);
+    } else if (plan.allFirst) {
+      // Posts matching every clause first (coord.py's ALL_WORDS_TIER), then by score.
+      const all = plan.allFirst;
+      ids.sort((a, b) => all.has(b) - all.has(a) || score(b) - score(a) || a - b);
+    } else {
+      ids.sort((a, b) => score(b) - score(a) || a - b); // ties: ids follow paths
+    }
+    const top = ids.slice(0, limit);
+    const docs = await this._docs(top);
+    const hits = top.map((id, i) => this._hit(id, i + 1, score(id), docs.get(id), plan.highlight));
+    return { query: String(query ?? ""), total: ids.length, hits };
+  }
+
+  /** Clauses of the query: one per distinct analysed word or phrase. */
+  async _plan(parsed, { prefix, typo }) {
+    const plan = { clauses: [], operator: parsed.operator, excluded: new Set(), highlight: new Set() };
+    const { units, lastIsOpen } = parsed;
+    await this._prefetch(units, lastIsOpen && prefix);
+    const seen = new Map();
+    for (let u = 0; u < units.length; u++) {
+      const unit = units[u];
+      const terms = [...new Set(this.analyzer.analyze(unit.text))];
+      if (unit.not) {
+        const lists = await Promise.all(terms.map((t) => this.postings(t)));
+        const phrase = unit.kind === "phrase" && terms.length > 1 ? await this._phraseMatches(lists) : null;
+        for (const list of lists) {
+          if (list) for (const id of list.ids) if (!phrase || phrase.has(id)) plan.excluded.add(id);
+        }
+        continue;
+      }
+      let open = null;
+      if (prefix && lastIsOpen && u === units.length - 1) {
+        const last = this.analyzer.tokens(unit.text).at(-1);
+        const folded = last ? this.analyzer.fold(last.word) : "";
+        if (cpLength(folded) >= this.options.prefixMin) open = folded;
+      }
+      if (!terms.length && !open) continue; // stop words only: no clause, as in the CLI
+      const isPhrase = unit.kind === "phrase" && terms.length > 1;
+      const key = `${isPhrase ? '"' : ""}${terms.join("\u0000")}\u0001${open ?? ""}`;
+      if (seen.has(key)) {
+        seen.get(key).count++; // a repeated word is one clause, typed twice
+        continue;
+      }
+      const lists = (await Promise.all(terms.map((t) => this.postings(t)))).filter(Boolean);
+      terms.forEach((t) => plan.highlight.add(t));
+      const clause = { lists, extra: [], weight: 0, phrase: null, count: 1 };
+      seen.set(key, clause);
+      if (isPhrase) {
+        clause.phrase = lists.length === terms.length ? await this._phraseMatches(lists) : new Set();
+      } else if (open) {
+        clause.extra = (await this.expand(open, this.options.prefixMax)).filter((l) => !terms.includes(l.term));
+        clause.weight = this.options.prefixWeight;
+      }
+      if (!isPhrase && !lists.length && !clause.extra.length && typo) {
+        for (const t of terms) clause.extra.push(...(await this.similar(t)));
+        clause.weight = this.options.fuzzyWeight;
+      }
+      clause.extra.forEach((l) => plan.highlight.add(l.term));
+      plan.clauses.push(clause);
+    }
+    return plan;
+  }
+
+  /** Fetch, in parallel, every term shard the query's words (and an open last word) need. */
+  async _prefetch(units, open) {
+    const need = new Set();
+    units.forEach((unit, u) => {
+      const tokens = this.analyzer.tokens(unit.text);
+      for (const { word } of tokens) {
+        const t = this.analyzer.term(word);
+        if (t !== null) need.add(this._shardOf(t));
+      }
+      const last = tokens.at(-1);
+      if (open && u === units.length - 1 && last) {
+        const folded = this.analyzer.fold(last.word);
+        if (cpLength(folded) >= this.options.prefixMin) {
+          const [a, b] = this._shardRange(folded, this.options.prefixShards);
+          for (let i = a; i <= b; i++) need.add(i);
+        }
+      }
+    });
+    await Promise.all([...need].map((i) => this._shard(i)));
+  }
+
+  /** Scores of every matching post: Map id -> score, exactly as `searchkit query`. */
+  _score(plan) {
+    const scale = this.ranking.scoreScale;
+    const rule = this.ranking.combine;
+    const { clauses } = plan;
+    // Per post: the sum of its clauses' impacts (integers: exact in any
+    // order), and which clauses it matches.
+    const total = new Map();
+    const matched = new Map();
+    clauses.forEach((clause, c) => {
+      const mine = new Map();
+      for (const list of clause.lists) {
+        const { ids, values } = list;
+        for (let i = 0; i < ids.length; i++) {
+          if (clause.phrase && !clause.phrase.has(ids[i])) continue;
+          mine.set(ids[i], (mine.get(ids[i]) ?? 0) + values[i]);
+        }
+      }
+      // Type-ahead and typo matches: the best one per post, scaled down,
+      // only for posts without an exact match of the clause.
+      const best = new Map();
+      for (const list of clause.extra) {
+        for (let i = 0; i < list.ids.length; i++) {
+          const id = list.ids[i];
+          const v = list.values[i] * clause.weight;
+          if (!mine.has(id) && v > (best.get(id) ?? -1)) best.set(id, v);
+        }
+      }
+      for (const [id, v] of best) mine.set(id, v);
+      const times = rule.qtf ? clause.count : 1; // coord.WordsOr: query term frequency
+      for (const [id, v] of mine) {
+        total.set(id, (total.get(id) ?? 0) + v * times);
+        matched.set(id, (matched.get(id) ?? 0) + 1);
+      }
+    });
+    const n = clauses.length;
+    const operator = plan.operator === "words" ? rule.rule : plan.operator === "or" ? "sum" : "and";
+    const scores = new Map();
+    const grouped = operator === "words" && (n > 1 || (rule.qtf && clauses[0].count > 1));
+    plan.allFirst = grouped && rule.allFirst ? new Set() : null;
+    for (const [id, t] of total) {
+      const m = matched.get(id);
+      if (plan.allFirst && m === n) plan.allFirst.add(id);
+      let s = t / scale;
+      if (operator === "and" && m < n) continue;
+      if (grouped) {
+        // coord.CoordMatcher.score: quantize(S * (1 + coord * m / n)), op for op.
+        s = Math.floor(s * (1 + (rule.coord * m) / n) * scale + 0.5) / scale;
+      }
+      scores.set(id, s);
+    }
+    return scores;
+  }
+
+  /** Posts holding the terms of `lists` at consecutive positions of one field. */
+  async _phraseMatches(lists) {
+    const found = new Set();
+    if (lists.some((l) => !l)) return found;
+    const [first, ...rest] = lists;
+    const others = rest.map((l) => new Set(l.ids));
+    const candidates = first.ids.filter((id) => others.every((s) => s.has(id)));
+    if (!candidates.length) return found;
+    const positions = await Promise.all(lists.map((l) => this._positions(l)));
+    for (const id of candidates) {
+      for (const [field, starts] of positions[0].get(id)) {
+        const fieldsOf = positions.map((p) => p.get(id).get(field));
+        if (fieldsOf.some((f) => !f)) continue;
+        const hit = [...starts].some((p) => fieldsOf.every((f, k) => f.has(p + k)));
+        if (hit) {
+          found.add(id);
+          break;
+        }
+      }
+    }
+    return found;
+  }
+
+  async _filter(tags, since, until) {
+    const f = await this.filters();
+    const mask = new Uint8Array(this.size).fill(1);
+    for (const tag of tags) {
+      const key = String(tag).trim().toLowerCase();
+      if (!key) continue;
+      const packed = f.tags.get(key);
+      const has = new Uint8Array(this.size);
+      if (packed) for (const id of undelta(unpack(packed))) has[id] = 1;
+      for (let i = 0; i < mask.length; i++) mask[i] &= has[i];
+    }
+    const lo = since ? parseDay(since, false) : null;
+    const hi = until ? parseDay(until, true) : null;
+    if (lo !== null || hi !== null) {
+      for (let i = 0; i < mask.length; i++) {
+        const d = f.dates[i];
+        if (d === null || (lo !== null && d < lo) || (hi !== null && d > hi)) mask[i] = 0;
+      }
+    }
+    return { mask, dates: f.dates };
+  }
+
+  _hit(id, rank, score, doc, highlight) {
+    const [url, title, date, tags, source, kind, snippet] = doc;
+    return {
+      rank,
+      id,
+      score,
+      url: isSafeUrl(url) ? url : "",
+      title,
+      date: date || null,
+      tags,
+      source: source || null,
+      kind: kind || null,
+      snippet,
+      titleHighlights: this._spans(title, highlight),
+      highlights: this._spans(snippet, highlight),
+    };
+  }
+
+  /** [start, end) offsets of the words of `text` whose terms are in `terms`. */
+  _spans(text, terms) {
+    const out = [];
+    for (const { word, start, end } of this.analyzer.tokens(text)) {
+      const t = this.analyzer.term(word);
+      if (t !== null && terms.has(t)) out.push([start, end]);
+    }
+    return out;
+  }
+}
+
+function hasId(list, id) {
+  let lo = 0;
+  let hi = list.ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list.ids[mid] === id) return true;
+    if (list.ids[mid] < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+function lowerBound(terms, key) {
+  let lo = 0;
+  let hi = terms.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareCodePoints(terms[mid], key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function findTerm(terms, key) {
+  const k = lowerBound(terms, key);
+  return k < terms.length && terms[k] === key ? k : -1;
+}
+
+/** Unix seconds of YYYY, YYYY-MM, YYYY-MM-DD (start, or end with `end`) or an ISO time. */
+export function parseDay(text, end) {
+  const s = String(text).trim();
+  let m;
+  let a;
+  let b;
+  if ((m = /^(\d{4})$/.exec(s))) {
+    a = Date.UTC(+m[1], 0, 1);
+    b = Date.UTC(+m[1] + 1, 0, 1);
+  } else if ((m = /^(\d{4})-(\d{2})$/.exec(s))) {
+    a = Date.UTC(+m[1], +m[2] - 1, 1);
+    b = Date.UTC(+m[1], +m[2], 1);
+  } else if ((m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s))) {
+    a = Date.UTC(+m[1], +m[2] - 1, +m[3]);
+    b = a + 86400000;
+  } else {
+    const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : s + "Z");
+    if (Number.isNaN(t)) throw new Error(`searchkit: not a date: ${s}`);
+    return t / 1000;
+  }
+  return end ? (b - 1) / 1000 : a / 1000;
+}

@@ -1,0 +1,82 @@
+"""A small local web server for previewing an export: ``python -m searchkit.webserve DIR``.
+
+It serves the precompressed ``.gz`` copies the export writes, with
+``Content-Encoding: gzip``, as a static host configured for them would, so
+the bytes a browser receives here are the bytes it would receive online
+(the benchmark and the browser tests measure through it). Local use only:
+it binds to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+TYPES = {".js": "text/javascript", ".json": "application/json", ".css": "text/css",
+         ".html": "text/html; charset=utf-8"}  # fmt: skip
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files; ``X.gz`` is sent for ``X`` when the client accepts gzip."""
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        gz = path.with_name(path.name + ".gz")
+        if path.is_file() and gz.is_file() and "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = gz.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", TYPES.get(path.suffix, "application/octet-stream"))
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            return _Body(body)
+        return super().send_head()
+
+    def log_message(self, format, *args):  # quiet: tests and benchmarks print their own
+        pass
+
+
+class _Body:
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def read(self, *_):
+        data, self.data = self.data, b""
+        return data
+
+    def close(self):
+        pass
+
+
+@contextlib.contextmanager
+def serving(directory: Path | str, port: int = 0) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 in a thread; yields the base URL."""
+    handler = functools.partial(Handler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    with serving(args.directory, args.port) as url:
+        print(f"serving {args.directory} at {url} (Ctrl-C to stop)")
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

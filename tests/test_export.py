@@ -1,0 +1,230 @@
+"""`searchkit export`: the files, their format, URLs, safety and atomicity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from _webclient import CONTENT, NODE, build_export, run_client
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from searchkit import export as export_mod
+from searchkit import schema as S
+from searchkit.cli import cli
+from searchkit.config import Config
+from searchkit.content import Post
+from searchkit.errors import ExportError
+from searchkit.export import export_site
+from searchkit.packing import deltas, pack, unpack
+from searchkit.urls import expand_permalink, is_safe_url, post_url
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**53)))
+def test_pack_round_trips(numbers):
+    assert unpack(pack(numbers)) == numbers
+
+
+def test_pack_is_json_safe_and_rejects_negatives():
+    text = pack(range(0, 5000, 7))
+    assert json.loads(json.dumps(text)) == text and '"' not in text and "\\" not in text
+    assert deltas([0, 1, 5]) == [0, 0, 3]
+    with pytest.raises(ValueError):
+        pack([-1])
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    return build_export(CONTENT, tmp_path_factory.mktemp("small"), demo=True)
+
+
+def test_small_site_is_one_file_with_metadata_from_the_schema(small):
+    _, out = small
+    meta = json.loads((out / "searchkit.json").read_text())
+    assert meta["format"] == "searchkit-export" and meta["version"] == export_mod.FORMAT_VERSION
+    assert "inline" in meta and "data" not in meta
+    assert not list(out.glob("data-*"))
+    rank = meta["ranking"]
+    assert rank["scoreScale"] == S.SCORE_SCALE and rank["fields"] == list(S.TEXT_FIELD_NAMES)
+    assert rank["weights"] == S.FIELD_WEIGHTS
+    assert rank["combine"] == {
+        "rule": "words",
+        "coord": S.COORD,
+        "qtf": S.QUERY_TF,
+        "allFirst": S.ALL_WORDS_FIRST,
+    }
+    assert meta["analysis"]["stop"] == sorted(S.STOPWORDS)
+    assert meta["analysis"]["minsize"] == S.STOP_MINSIZE
+    assert meta["analysis"]["tokens"] == S.TOKEN_PATTERN
+    # Drafts are left out: 51 posts, 2 drafts.
+    assert meta["posts"] == 49 and len(meta["inline"]["d"]) == 49
+    titles = [d[1] for d in meta["inline"]["d"]]
+    assert "GitOps for edge clusters with flaky network links" not in titles
+
+
+def test_every_file_has_an_identical_gzip_copy(small):
+    _, out = small
+    files = [p for p in out.rglob("*") if p.is_file() and p.suffix != ".gz"]
+    assert {p.name for p in files} >= {"searchkit.json", "searchkit.js", "index.html"}
+    for p in files:
+        assert gzip.decompress(p.with_name(p.name + ".gz").read_bytes()) == p.read_bytes()
+
+
+def test_large_site_is_sharded_and_ranks_like_the_single_file(tmp_path, monkeypatch, small):
+    monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    monkeypatch.setattr(export_mod, "SHARD_BYTES", 2000)
+    _, out = build_export(CONTENT, tmp_path)
+    meta = json.loads((out / "searchkit.json").read_text())
+    data = out / meta["data"]
+    shards = meta["shards"]["first"]
+    assert len(shards) > 5 and shards == sorted(shards)
+    assert len(list((data / "t").glob("*.json"))) == len(shards)
+    assert len(list((data / "p").glob("*.json"))) == len(shards)
+    assert len(list((data / "d").glob("*.json"))) == -(-49 // meta["shards"]["chunk"])
+    assert (data / "f.json").is_file()
+    if NODE:
+        queries = [["gitops", {}], ["kube", {}], ['"service mesh"', {}], ["", {"tags": ["flux"]}]]
+        queries.append(["kuberntes autoscaling", {"since": "2024"}])
+        sharded = run_client(out, {"search": queries})["search"]
+        single = run_client(small[1], {"search": queries})["search"]
+        assert sharded == single
+
+
+def test_a_second_export_replaces_the_data_and_removes_the_old(tmp_path, monkeypatch):
+    monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    config, out = build_export(content, tmp_path)
+    first = json.loads((out / "searchkit.json").read_text())["data"]
+    assert export_site(config, out).files > 0  # unchanged: same data folder
+    assert json.loads((out / "searchkit.json").read_text())["data"] == first
+    (content / "links" / "sidecarless-service-mesh-ambient-mode.md").unlink()
+    from searchkit.indexer import update_index
+
+    update_index(config.content, config.index)
+    export_site(config, out)
+    second = json.loads((out / "searchkit.json").read_text())
+    assert second["data"] != first and second["posts"] == 48
+    assert [p.name for p in out.glob("data-*")] == [second["data"]]
+
+
+def test_a_failed_export_leaves_the_previous_one_intact(tmp_path, monkeypatch):
+    config, out = build_export(CONTENT, tmp_path)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export_mod, "_dumps", boom)
+    with pytest.raises(OSError):
+        export_site(config, out)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_failed_data_write_leaves_no_partial_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    config, out = build_export(CONTENT, tmp_path)
+    before = sorted(p.name for p in out.iterdir())
+    real = export_mod._write_file
+    calls = []
+
+    def flaky(path, raw, report, **kw):
+        calls.append(path)
+        if len(calls) == 5:
+            raise OSError("disk full")
+        return real(path, raw, report, **kw)
+
+    monkeypatch.setattr(export_mod, "_write_file", flaky)
+    monkeypatch.setattr(export_mod, "SHARD_BYTES", 3000)  # other data: a new folder
+    with pytest.raises(OSError):
+        export_site(config, out)
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_a_query_rule_the_client_cannot_mirror_is_refused(tmp_path, monkeypatch):
+    from whoosh import query as Q
+
+    import searchkit.query as query_mod
+
+    def dismax(text, schema):
+        return Q.DisjunctionMax([Q.Term("title", "alpha"), Q.Term("body", "alpha")])
+
+    monkeypatch.setattr(query_mod, "parse_query", dismax)
+    with pytest.raises(ExportError, match="cannot mirror"):
+        build_export(CONTENT, tmp_path)
+
+
+def post(pid="links/my-post.md", **kw) -> Post:
+    defaults = {"title": "My Post: Hello, World!", "date": dt.datetime(2024, 3, 5, tzinfo=dt.UTC)}
+    return Post(id=pid, **{**defaults, **kw})
+
+
+def test_urls_come_from_front_matter_then_external_url_then_permalink():
+    assert post_url(post(url="/custom/")) == "/custom/"
+    assert post_url(post(url="custom/"), base_url="https://ex.com/blog/") == (
+        "https://ex.com/blog/custom/"
+    )
+    link = post(external_url="https://upstream.example/a")
+    assert post_url(link) == "/links/my-post/"
+    assert post_url(link, link_posts_use_external_url=True) == "https://upstream.example/a"
+    assert post_url(link, base_url="https://ex.com/") == "https://ex.com/links/my-post/"
+    bundle = post("articles/guides/progressive-delivery/index.md", fields={"slug": "Canary Tips"})
+    assert post_url(bundle) == "/articles/guides/progressive-delivery/"
+    assert expand_permalink("/:year/:month/:day/:slug/", bundle) == "/2024/03/05/canary-tips/"
+    assert expand_permalink("/:section/:title/", post()) == "/links/my-post-hello-world/"
+    assert expand_permalink("/:monthname/:filename/", post()) == "/march/my-post/"
+
+
+def test_unsafe_urls_are_never_exported():
+    assert post_url(post(url="javascript:alert(1)")) == ""
+    assert post_url(post(external_url="data:text/html,x"), link_posts_use_external_url=True) == ""
+    assert not is_safe_url("java\nscript:alert(1)")
+    assert is_safe_url("https://example.com/a?b=c#d")
+
+
+def test_post_fields_are_exported_as_plain_strings(tmp_path):
+    config, out = build_export(FIXTURES / "xss", tmp_path, link_posts_use_external_url=True)
+    meta = json.loads((out / "searchkit.json").read_text())
+    docs = meta["inline"]["d"]
+    assert '<script>alert("title")</script> XSS title' in [d[1] for d in docs]
+    assert all(u == "" or u.startswith("/") for u in (d[0] for d in docs))
+    # Markup in a field is text: kept as written, for the client to show as text.
+    assert any("<a href=" in d[6] for d in docs)
+
+
+def test_export_command(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "site-search"
+    args = ["export", "--content", str(CONTENT), "--index", str(tmp_path / "ix"), "--out", str(out)]
+    result = runner.invoke(cli, [*args, "--demo", "--base-url", "https://example.org/"])
+    assert result.exit_code == 0, result.output
+    assert "exported 49 posts" in result.stdout
+    assert (out / "index.html").is_file() and (out / "searchkit-demo.js.gz").is_file()
+    meta = json.loads((out / "searchkit.json").read_text())
+    assert all(d[0].startswith("https://example.org/") for d in meta["inline"]["d"])
+    help_text = runner.invoke(cli, ["export", "--help"]).output
+    assert "Example:" in help_text and "searchkit export --out" in help_text
+
+
+def test_export_without_content_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(cli, ["export", "--content", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+
+
+def test_config_permalink_reaches_the_export(tmp_path):
+    cfg = Config(content=CONTENT, index=tmp_path / "ix", permalink="/p/:filename/")
+    from searchkit.indexer import update_index
+
+    update_index(cfg.content, cfg.index)
+    export_site(cfg, tmp_path / "out")
+    meta = json.loads((tmp_path / "out" / "searchkit.json").read_text())
+    assert "/p/gitops-repository-layout-survived-three-reorgs/" in [
+        d[0] for d in meta["inline"]["d"]
+    ]
