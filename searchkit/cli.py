@@ -191,9 +191,10 @@ def query(
         searchkit query gitops --tag kubernetes -n 5
         searchkit query 'kind:release flux date:2025' --facets
     """
+    fresh = in_child(store_fresh_version, cfg.content, cfg.index)
     from .search import open_searcher
 
-    _refresh_index(cfg)
+    _refresh_index(cfg, fresh())
     text = " ".join(words)
     with open_searcher(cfg.index) as searcher:
         result = searcher.search(
@@ -229,9 +230,53 @@ def related(cfg: Config, path: str, limit: int, as_json: bool, drafts: bool):
     _print_result(result, as_json)
 
 
-def _refresh_index(cfg: Config) -> None:
-    from .indexer import stale_reason
+def store_fresh_version(content: Path, index: Path) -> int | None:
+    from .store import fresh_version
 
+    return fresh_version(content, index)
+
+
+def in_child(func, *args):
+    """Start ``func(*args)`` in a forked child; return a function that waits for its result.
+
+    The freshness check of a query stats every post (10,000 posts: ~80 ms
+    here), which a child does on the second core while this process imports
+    Whoosh (~80 ms). The result must be JSON. Without fork, or once threads
+    exist (forking then is unsafe), it simply runs here.
+    """
+    import threading
+
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        result = func(*args)
+        return lambda: result
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, write, leave without running any cleanup
+        status = 1
+        try:
+            os.close(read_end)
+            os.write(write_end, json.dumps(func(*args)).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+
+    def wait():
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        return json.loads(data) if status == 0 and data else None
+
+    return wait
+
+
+def _refresh_index(cfg: Config, fresh_version: int | None = None) -> None:
+    """Update the index first if the content changed (``fresh_version``: see `in_child`)."""
+    from .indexer import stale_reason
+    from .schema import SCHEMA_VERSION
+
+    if fresh_version == SCHEMA_VERSION:
+        return
     reason = stale_reason(cfg.content, cfg.index)
     if reason:
         click.echo(f"searchkit: updating the index ({reason})", err=True)

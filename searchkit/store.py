@@ -137,30 +137,49 @@ def files_digest(files: Mapping[str, tuple[int, int]]) -> str:
     return digest.hexdigest()
 
 
-def stamp_matches(
-    gen: Path | None, schema_version: int, files: Mapping[str, tuple[int, int]]
-) -> bool:
-    """True if ``gen``'s manifest lists exactly ``files`` (ids, mtimes, sizes).
+def stamp_version(gen: Path | None, files: Mapping[str, tuple[int, int]]) -> int | None:
+    """The schema version in ``gen``'s stamp if its manifest lists exactly ``files``.
 
     The stamp is a small file beside the manifest holding a digest of its
-    file list, so that the freshness check of every query need not load a
-    manifest of 10,000 entries (0.06-0.1 s). It counts only for the exact manifest
-    file it was written with (mtime, size, inode); otherwise, or when it is
-    missing, the caller reads the manifest.
+    file list (ids, mtimes, sizes), so that the freshness check of every query
+    need not load a manifest of 10,000 entries (0.06-0.1 s). It counts only
+    for the exact manifest file it was written with (mtime, size, inode);
+    otherwise, or when it is missing, this returns None and the caller reads
+    the manifest.
     """
     if gen is None:
-        return False
+        return None
     try:
         stamp = json.loads((Path(gen) / STAMP).read_text(encoding="utf-8"))
         st = (Path(gen) / MANIFEST).stat()
     except (OSError, ValueError):
-        return False
-    return (
+        return None
+    if (
         isinstance(stamp, dict)
-        and stamp.get("schema_version") == schema_version
         and stamp.get("manifest") == [st.st_mtime_ns, st.st_size, st.st_ino]
         and stamp.get("files") == files_digest(files)
-    )
+    ):
+        return stamp.get("schema_version")
+    return None
+
+
+def stamp_matches(
+    gen: Path | None, schema_version: int, files: Mapping[str, tuple[int, int]]
+) -> bool:
+    """True if ``gen``'s stamp says its manifest lists exactly ``files``."""
+    return stamp_version(gen, files) == schema_version
+
+
+def fresh_version(content_dir: Path | str, index_dir: Path | str) -> int | None:
+    """`stamp_version` for a fresh scan of ``content_dir``; needs no Whoosh.
+
+    Whoosh-free so that a query can run it in a child process while the
+    parent imports Whoosh (see ``cli.in_child``).
+    """
+    from .content import scan_posts
+
+    gen = current_generation(Path(index_dir))
+    return None if gen is None else stamp_version(gen, scan_posts(content_dir))
 
 
 def write_json_atomic(path: Path, data: object) -> None:

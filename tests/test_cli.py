@@ -73,3 +73,21 @@ def test_index_summary_and_strict(site, tmp_path):
     assert "indexed 9, updated 0, removed 0, unchanged 0, warnings 0, errors 1" in result.stdout
     assert "broken.md: error: no front matter" in result.stderr
     assert run_cli(*args, "--strict").exit_code == 2
+
+
+def test_in_child_returns_the_childs_result_or_runs_inline():
+    from searchkit.cli import in_child
+
+    assert in_child(sorted, [3, 1, 2])() == [1, 2, 3]
+    assert in_child(len, "abc")() == 3
+
+
+def test_a_query_sees_an_edit_made_right_after_indexing(site, tmp_path):
+    index = tmp_path / "index"
+    args = ("--content", str(site), "--index", str(index))
+    assert run_process("index", *args).returncode == 0
+    post = site / "posts" / "gpu-inference.md"
+    post.write_text(post.read_text().replace("Batching", "Batching quetzal"))
+    proc = run_process("query", "quetzal", *args)
+    assert proc.returncode == 0 and "updating the index" in proc.stderr
+    assert "Serving language models" in proc.stdout

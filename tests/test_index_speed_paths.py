@@ -126,7 +126,8 @@ def test_chunked_build_ranks_exactly_like_one_writer(tmp_path, monkeypatch, proc
     monkeypatch.setattr(indexer, "CHUNK_PER_PROC", 20)
     monkeypatch.setenv("SEARCHKIT_PROCS", procs)
     assert update_index(content, tmp_path / "chunked").indexed == 90
-    assert len(list(store.current_generation(tmp_path / "chunked").glob("*.seg"))) > 1
+    # One terms file per segment (segments are written as separate files).
+    assert len(list(store.current_generation(tmp_path / "chunked").glob("*.trm"))) > 1
     assert _results(tmp_path / "one") == _results(tmp_path / "chunked")
 
 
