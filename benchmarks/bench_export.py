@@ -6,7 +6,7 @@ Usage::
     PYTHONPATH=. python benchmarks/bench_export.py /work/shared/corpora/linkblog --scale 10000
 
 With ``--scale N`` (N above the corpus size) the corpus is replicated to N
-posts (`benchmarks/replicate.py`). Prints the index and export times, the
+posts (`benchmarks/corpus.py`). Prints the index and export times, the
 export's bytes on disk (raw and gzip), and, measured in Debian's Chromium
 against a local server that sends the export's .gz files with
 ``Content-Encoding: gzip`` (`searchkit.webserve`): the bytes transferred and
@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from replicate import replicate  # noqa: E402
+from corpus import replicate  # noqa: E402
 
 from searchkit.config import Config  # noqa: E402
 from searchkit.export import export_site  # noqa: E402

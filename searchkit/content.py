@@ -73,12 +73,10 @@ class Post:
         return getattr(self, name)
 
 
-@dataclass
-class LoadResult:
-    """Posts read from a folder and the problems met on the way."""
+class ProblemsMixin:
+    """``errors`` and ``warnings`` views of a ``problems`` list."""
 
-    posts: list[Post] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem]
 
     @property
     def errors(self) -> list[Problem]:
@@ -87,6 +85,14 @@ class LoadResult:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
+
+
+@dataclass
+class LoadResult(ProblemsMixin):
+    """Posts read from a folder and the problems met on the way."""
+
+    posts: list[Post] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------

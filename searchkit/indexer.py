@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, store
-from .content import Post, Problem, read_post, scan_posts
+from .content import Post, Problem, ProblemsMixin, read_post, scan_posts
 from .errors import SearchkitError
 from .schema import SCHEMA_VERSION, TEXT_FIELD_NAMES, build_schema
 
@@ -37,7 +37,7 @@ CHUNK_PER_PROC = 4000
 
 
 @dataclass
-class IndexReport:
+class IndexReport(ProblemsMixin):
     """What one `update_index` run did."""
 
     indexed: int = 0
@@ -46,14 +46,6 @@ class IndexReport:
     unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
     rebuilt: str = ""  # why the index was rebuilt from scratch, if it was
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
     @property
     def changed(self) -> bool:
