@@ -272,11 +272,12 @@ def in_child(func, *args):
 
 def _refresh_index(cfg: Config, fresh_version: int | None = None) -> None:
     """Update the index first if the content changed (``fresh_version``: see `in_child`)."""
-    from .indexer import stale_reason
     from .schema import SCHEMA_VERSION
 
     if fresh_version == SCHEMA_VERSION:
         return
+    from .indexer import stale_reason  # with the content reader: only when needed
+
     reason = stale_reason(cfg.content, cfg.index)
     if reason:
         click.echo(f"searchkit: updating the index ({reason})", err=True)
