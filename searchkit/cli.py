@@ -324,12 +324,8 @@ def export(cfg: Config, out: Path, demo: bool, base_url: str | None):
         searchkit export --out public/search --demo
     """
     from .export import export_site
-    from .indexer import stale_reason
 
-    reason = stale_reason(cfg.content, cfg.index)
-    if reason:
-        click.echo(f"searchkit: updating the index ({reason})", err=True)
-        print_problems(run_update(cfg).problems, quiet=True)
+    _refresh_index(cfg)
     if base_url is not None:
         cfg.base_url = base_url
     click.echo(export_site(cfg, out, demo=demo).summary())
