@@ -179,8 +179,11 @@ _MD_NOISE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[`*_>#]+|<[^>]{0,200}>")
 
 
 def snippet(post: Post) -> str:
-    """A short plain-text excerpt: the tldr, else the summary, else the body."""
-    for text in (post.tldr, post.summary, _MD_NOISE.sub(r"\1", post.body)):
+    """A short plain-text excerpt from the first non-empty of `EXCERPT_FIELDS`."""
+    for name in S.EXCERPT_FIELDS:
+        text = post.text(name)
+        if name == "body":  # Markdown; the front-matter fields are plain text
+            text = _MD_NOISE.sub(r"\1", text)
         text = " ".join(text.split())
         if text:
             if len(text) <= SNIPPET_CHARS:

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__, store
 from .content import Post, Problem, ProblemsMixin, read_post, scan_posts
 from .errors import SearchkitError
-from .schema import SCHEMA_VERSION, TEXT_FIELD_NAMES, build_schema
+from .schema import SCHEMA_VERSION, TEXT_FIELD_NAMES, build_schema, indexed_texts
 
 Progress = Callable[[int], None]
 
@@ -345,14 +345,9 @@ def document(post: Post) -> dict:
         "external_url": post.external_url,
         "fingerprint": post.fingerprint,
     }
-    for name in TEXT_FIELD_NAMES:
-        doc[name] = post.text(name)
-    # The tldr is usually the first sentences of the summary: index only the
-    # rest of the summary so that text is analysed once (the stored value,
-    # shown in snippets, stays whole).
-    if post.tldr and post.summary.startswith(post.tldr):
+    doc.update(indexed_texts({name: post.text(name) for name in TEXT_FIELD_NAMES}))
+    if doc["summary"] != post.summary:  # stored whole for snippets
         doc["_stored_summary"] = post.summary
-        doc["summary"] = post.summary[len(post.tldr) :]
     if post.date is not None:
         doc["date"] = post.date.astimezone(dt.UTC).replace(tzinfo=None)
     return {k: v for k, v in doc.items() if v != "" or k.startswith("_stored")}

@@ -17,7 +17,7 @@ from whoosh import query as Q
 from .coord import WordsOr
 from .errors import QueryError
 from .query import ParsedQuery
-from .schema import FIELD_WEIGHTS, TEXT_FIELD_NAMES, analyze
+from .schema import FIELD_WEIGHTS, TEXT_FIELD_NAMES, analyze, indexed_texts
 
 # Key words taken from the post. On the 51 sample posts the share of top-5
 # related posts that have a tag in common with the post (tags are not in the
@@ -43,10 +43,7 @@ def key_terms(searcher, stored: dict, count: int = KEY_TERMS) -> list[str]:
     reader = searcher.reader()
     n_docs = max(reader.doc_count(), 1)
     weights: Counter[str] = Counter()
-    texts = {name: stored.get(name) or "" for name in TEXT_FIELD_NAMES}
-    tldr, summary = texts.get("tldr", ""), texts.get("summary", "")
-    if tldr and summary.startswith(tldr):  # stored whole, indexed without the tldr
-        texts["summary"] = summary[len(tldr) :]
+    texts = indexed_texts({name: stored.get(name) or "" for name in TEXT_FIELD_NAMES})
     for name, text in texts.items():
         for term, tf in Counter(analyze(text)).items():
             weights[term] += FIELD_WEIGHTS[name] * tf

@@ -61,6 +61,24 @@ TEXT_FIELDS: tuple[TextField, ...] = (
 FIELD_WEIGHTS: dict[str, float] = {f.name: f.weight for f in TEXT_FIELDS}
 TEXT_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in TEXT_FIELDS)
 
+# Where a plain excerpt of a post comes from: the first of these that is not empty.
+EXCERPT_FIELDS: tuple[str, ...] = ("tldr", "summary", "body")
+
+
+def indexed_texts(texts: dict[str, str]) -> dict[str, str]:
+    """Each full-text field's text as the index analyses it.
+
+    The tldr is usually the first sentences of the summary, so the summary is
+    indexed without that prefix: the text is analysed once, in its stronger
+    field (its stored value, shown in snippets, stays whole).
+    """
+    out = dict(texts)
+    tldr, summary = out.get("tldr") or "", out.get("summary") or ""
+    if tldr and summary.startswith(tldr):
+        out["summary"] = summary[len(tldr) :]
+    return out
+
+
 # BM25F parameters. nDCG@10 at title 2.0: B 0.75: K1 1.2 0.377, 1.6 0.381,
 # 2.0 0.383; B 0.9: K1 1.2 0.381, 1.6 0.384, 2.0 0.384 (R@100 0.746-0.749).
 # B 0.3-0.5 was worse at every K1 (0.357-0.365 at title 4).

@@ -26,7 +26,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, Highlighter
 from . import store
 from .errors import IndexMissing, QueryError
 from .query import ParsedQuery
-from .schema import ALL_WORDS_TIER, COORD, FIELD_ALIASES, TEXT_FIELD_NAMES
+from .schema import ALL_WORDS_TIER, COORD, EXCERPT_FIELDS, FIELD_ALIASES, TEXT_FIELD_NAMES
 from .scoring import WeightedBM25F
 
 SNIPPET_FIELDS = ("summary", "tldr", "body", "title")
@@ -316,16 +316,15 @@ _MARKERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _snippet(result, stored: dict) -> tuple[str, list[tuple[int, int]]]:
-    for name in SNIPPET_FIELDS:
+    words_matched = result.results.has_matched_terms() and any(
+        f in TEXT_FIELD_NAMES for f, _ in result.matched_terms()
+    )
+    for name in SNIPPET_FIELDS if words_matched else ():
         text = _MARKERS.sub(" ", stored.get(name) or "")
-        if not text or not result.results.has_matched_terms():
-            continue
-        if not any(f == name or f in TEXT_FIELD_NAMES for f, _ in result.matched_terms()):
-            continue
-        marked = _HIGHLIGHTER.highlight_hit(result, name, text=text, top=2)
+        marked = text and _HIGHLIGHTER.highlight_hit(result, name, text=text, top=2)
         if marked:
             return _spans(marked)
-    for name in ("tldr", "summary", "body"):
+    for name in EXCERPT_FIELDS:
         text = " ".join((stored.get(name) or "").split())
         if text:
             return (text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")), []
