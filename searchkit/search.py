@@ -16,17 +16,32 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from heapq import heappush, heapreplace
 from pathlib import Path
 
+from whoosh import collectors, sorting
 from whoosh import index as whoosh_index
 from whoosh import query as Q
-from whoosh import sorting
-from whoosh.highlight import ContextFragmenter, Formatter, Highlighter
+from whoosh.highlight import (
+    FIRST,
+    BasicFragmentScorer,
+    ContextFragmenter,
+    Formatter,
+    Highlighter,
+    top_fragments,
+)
 
 from . import store
 from .errors import IndexMissing, QueryError
 from .query import ParsedQuery
-from .schema import ALL_WORDS_TIER, COORD, EXCERPT_FIELDS, FIELD_ALIASES, TEXT_FIELD_NAMES
+from .schema import (
+    ALL_WORDS_TIER,
+    COORD,
+    EXCERPT_FIELDS,
+    FIELD_ALIASES,
+    TEXT_FIELD_NAMES,
+    marked_tokens,
+)
 from .scoring import WeightedBM25F
 
 SNIPPET_FIELDS = ("summary", "tldr", "body", "title")
@@ -135,6 +150,7 @@ class Searcher:
             raise IndexMissing(
                 f"cannot open the index in {gen}: {exc}; run 'searchkit index --rebuild'"
             ) from None
+        self.generation = gen  # the index generation directory being searched
         self._searcher = self._ix.searcher(weighting=weighting or WeightedBM25F())
         self.schema = self._ix.schema
         self.coord = coord
@@ -226,42 +242,60 @@ class Searcher:
         filt = _filters(**opts, extra=parsed.filters)
         hidden = list(parsed.exclude) + ([] if drafts else [Q.Term("draft", True)])
         mask = Q.Or(hidden) if len(hidden) > 1 else (hidden[0] if hidden else None)
-        # The score is always one of the sort keys: that is how it reaches us.
-        order = [sorting.ScoreFacet(), sorting.FieldFacet("path")]
         by_date = sort == "date" or isinstance(q, Q.Every)
-        if by_date:
-            order.insert(0, sorting.FieldFacet("date", reverse=True))
-        groups = {}
+        if by_date:  # the score is a sort key too: that is how it reaches the hits
+            order = [sorting.FieldFacet("date", reverse=True), sorting.ScoreFacet()]
+            c = collectors.SortingCollector(order + [sorting.FieldFacet("path")], limit=limit)
+        else:
+            c = _TopCollector(limit or self._searcher.doc_count() or 1)
         if facets:
-            groups = {
-                "tags": sorting.FieldFacet("tags", allow_overlap=True, maptype=sorting.Count),
-                "source": sorting.FieldFacet("source", maptype=sorting.Count),
-            }
+            c = collectors.FacetCollector(
+                c,
+                {
+                    "tags": sorting.FieldFacet("tags", allow_overlap=True),
+                    "source": sorting.FieldFacet("source"),
+                },
+                maptype=sorting.Count,
+            )
+        if filt is not None or mask is not None:  # outermost, as Whoosh's own search() does
+            c = collectors.FilterCollector(c, filt, mask)
         try:
-            results = self._searcher.search(
-                q, limit=limit, filter=filt, mask=mask, sortedby=order, terms=snippets,
-                groupedby=groups or None,
-            )  # fmt: skip
+            self._searcher.search_with_collector(q, c)
+            results = c.results()
         except QueryError:
             raise
         except Exception as exc:
             raise QueryError(f"cannot run query {parsed.text[:80]!r}: {exc}") from None
-        score_key = 1 if by_date else 0
-        hits = [self._hit(i + 1, r, score_key, snippets) for i, r in enumerate(results)]
+        words = self._snippet_words(q) if snippets else None
+        hits = [self._hit(i + 1, r, by_date, words) for i, r in enumerate(results)]
         result = SearchResult(query=parsed.text, total=len(results), hits=hits)
         if facets:
-            result.facets = {name: _counts(results.groups(name)) for name in groups}
+            result.facets = {name: _counts(results.groups(name)) for name in ("tags", "source")}
         return result
 
-    def _hit(self, rank: int, result, score_key: int, snippets: bool = True) -> Hit:
+    def _snippet_words(self, q: Q.Query) -> dict[str, frozenset[str]]:
+        """The indexed words of ``q`` in each text field (prefixes and fuzzy words expanded)."""
+        # Not Query.existing_terms: it drops every field but the first (its
+        # loop variable shadows its `fieldname` argument).
+        reader = self._searcher.reader()
+        words: dict[str, set[str]] = {}
+        for leaf in q.leaves():
+            for name, text in leaf.expanded_terms(reader, phrases=True):
+                if name in TEXT_FIELD_NAMES:
+                    field = self.schema[name]
+                    words.setdefault(name, set()).add(field.from_bytes(field.to_bytes(text)))
+        return {name: frozenset(w) for name, w in words.items()}
+
+    def _hit(self, rank: int, result, by_date: bool, words: dict | None) -> Hit:
         stored = result.fields()
         date = stored.get("date")
-        snippet, spans = _snippet(result, stored) if snippets else ("", [])
+        snippet, spans = _snippet(stored, words, self.schema) if words is not None else ("", [])
         return Hit(
             rank=rank,
             path=stored["path"],
             title=stored.get("title", ""),
-            score=_display_score(-float(result.score[score_key])),  # ScoreFacet sorts on -score
+            # ScoreFacet sorts on -score
+            score=_display_score(-float(result.score[1]) if by_date else result.score),
             date=date.replace(tzinfo=dt.UTC) if date else None,
             tags=[t for t in stored.get("tags", "").split(",") if t],
             source=stored.get("source", ""),
@@ -271,6 +305,58 @@ class Searcher:
             snippet=snippet,
             highlights=spans,
         )
+
+
+class _TopCollector(collectors.TopCollector):
+    """The top N posts by score, equal scores in path order.
+
+    Sorting every match by (score, path) facets reads and compares the path
+    of each of them; here a path is read only when a post enters the top N
+    or ties with the lowest score in it. No block skipping: a skipped post
+    could tie on score and come first by path.
+    """
+
+    def __init__(self, limit: int):
+        super().__init__(limit, usequality=False)
+
+    def set_subsearcher(self, subsearcher, offset):
+        super().set_subsearcher(subsearcher, offset)
+        self._paths = subsearcher.reader().column_reader("path")
+
+    def _collect(self, global_docnum, score):
+        items = self.items
+        self.total += 1
+        if len(items) < self.limit:
+            path = self._paths[global_docnum - self.offset]
+            heappush(items, (score, _Reversed(path), global_docnum))
+        elif score >= items[0][0]:
+            path = self._paths[global_docnum - self.offset]
+            if score == items[0][0] and path > items[0][1].value:
+                return 0
+            heapreplace(items, (score, _Reversed(path), global_docnum))
+        return 0 - score
+
+    def remove(self, global_docnum):  # the only caller is collapsing, which we do not use
+        raise NotImplementedError
+
+    def results(self):
+        items = sorted(self.items, reverse=True)
+        return self._results([(score, docnum) for score, _, docnum in items])
+
+
+class _Reversed:
+    """Orders strings backwards, so the heap's lowest entry has the last path."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.value > other.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.value == other.value
 
 
 def _display_score(score: float) -> float:
@@ -308,27 +394,33 @@ class _SpanFormatter(Formatter):
         return _OPEN + self._text(text[token.startchar : token.endchar]) + _CLOSE
 
 
-_HIGHLIGHTER = Highlighter(
-    fragmenter=ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60),
-    formatter=_SpanFormatter(),
-)
+_FRAGMENTER = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+_FORMATTER = _SpanFormatter()
+_SCORER = BasicFragmentScorer()
 _MARKERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _snippet(result, stored: dict) -> tuple[str, list[tuple[int, int]]]:
-    words_matched = result.results.has_matched_terms() and any(
-        f in TEXT_FIELD_NAMES for f, _ in result.matched_terms()
-    )
-    for name in SNIPPET_FIELDS if words_matched else ():
-        text = _MARKERS.sub(" ", stored.get(name) or "")
-        marked = text and _HIGHLIGHTER.highlight_hit(result, name, text=text, top=2)
-        if marked:
-            return _spans(marked)
+def _snippet(stored: dict, words: dict, schema) -> tuple[str, list[tuple[int, int]]]:
+    """The best two passages of the first field holding a query word, else an excerpt."""
+    for name in SNIPPET_FIELDS:
+        if name in words:
+            text = _MARKERS.sub(" ", stored.get(name) or "")
+            marked = text and _highlight(text, words[name], schema[name].analyzer)
+            if marked:
+                return _spans(marked)
     for name in EXCERPT_FIELDS:
         text = " ".join((stored.get(name) or "").split())
         if text:
             return (text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")), []
     return "", []
+
+
+def _highlight(text: str, words: frozenset[str], analyzer) -> str:
+    # Whoosh's Highlighter.highlight_hit, given the words: it would look them
+    # up again for every hit and field (or need every match's terms recorded).
+    tokens = Highlighter._merge_matched_tokens(marked_tokens(analyzer, text, words))
+    fragments = top_fragments(_FRAGMENTER.fragment_tokens(text, tokens), 2, _SCORER, FIRST)
+    return _FORMATTER.format(fragments)
 
 
 def _spans(marked: str) -> tuple[str, list[tuple[int, int]]]:

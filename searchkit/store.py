@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -170,16 +169,18 @@ def stamp_matches(
     return stamp_version(gen, files) == schema_version
 
 
-def fresh_version(content_dir: Path | str, index_dir: Path | str) -> int | None:
-    """`stamp_version` for a fresh scan of ``content_dir``; needs no Whoosh.
+def fresh_generation(content_dir: Path | str, index_dir: Path | str) -> list | None:
+    """``[name, schema version]`` of the live generation if its stamp matches a
+    fresh scan of ``content_dir``, else None; needs no Whoosh.
 
     Whoosh-free so that a query can run it in a child process while the
-    parent imports Whoosh (see ``cli.in_child``).
+    parent imports Whoosh and searches (see ``cli.in_child``).
     """
     from .content import scan_posts
 
     gen = current_generation(Path(index_dir))
-    return None if gen is None else stamp_version(gen, scan_posts(content_dir))
+    version = None if gen is None else stamp_version(gen, scan_posts(content_dir))
+    return None if version is None else [gen.name, version]
 
 
 def write_json_atomic(path: Path, data: object) -> None:
@@ -215,6 +216,8 @@ def new_generation(index_dir: Path, base: Path | None) -> Path:
             try:
                 os.link(src, gen / src.name)
             except OSError:
+                import shutil
+
                 shutil.copy2(src, gen / src.name)
     crash_point("copied")
     return gen
@@ -240,6 +243,8 @@ def remove_stale_generations(index_dir: Path) -> None:
     A query that still has an old generation open keeps reading it: on
     POSIX, removed files stay readable while open.
     """
+    import shutil  # not on the query path: it imports bz2 and lzma
+
     live = current_generation(index_dir)
     for gen in Path(index_dir).glob(f"{GEN_PREFIX}*"):
         if gen != live:

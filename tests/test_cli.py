@@ -1,6 +1,8 @@
+import json
 import subprocess
 import sys
 
+import click
 import pytest
 from conftest import REPO, run_cli, run_process
 
@@ -8,7 +10,9 @@ from searchkit.cli import cli
 
 
 def all_commands(group=cli, prefix=()):
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # lazy groups (`tags`) included
+        cmd = group.get_command(ctx, name)
         if hasattr(cmd, "commands"):
             yield from all_commands(cmd, (*prefix, name))
         else:
@@ -91,3 +95,30 @@ def test_a_query_sees_an_edit_made_right_after_indexing(site, tmp_path):
     proc = run_process("query", "quetzal", *args)
     assert proc.returncode == 0 and "updating the index" in proc.stderr
     assert "Serving language models" in proc.stdout
+
+
+def test_query_process_exit_codes_and_output(site, tmp_path):
+    # A real process, which leaves without tearing the interpreter down.
+    args = ("--content", str(site), "--index", str(tmp_path / "index"))
+    hit = run_process("query", "prometheus", "--json", *args)
+    assert hit.returncode == 0
+    assert json.loads(hit.stdout)["hits"][0]["path"] == "posts/prometheus-alerts.md"
+    none = run_process("query", "xylophone", *args)
+    assert none.returncode == 1 and "No posts match" in none.stdout
+    bad = run_process("query", "gitops", "--since", "someday", *args)
+    assert bad.returncode == 2 and bad.stderr.startswith("searchkit: error:")
+    assert "Traceback" not in bad.stderr
+
+
+def test_whoosh_morphology_loads_only_when_used():
+    code = (
+        "import sys, searchkit.search\n"
+        "from whoosh.lang.morph_en import variations\n"
+        "print(type(sys.modules['whoosh.lang.morph_en']).__name__)\n"
+        "print('renders' in variations('render'))\n"
+        "print(type(sys.modules['whoosh.lang.morph_en']).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    ).stdout.split()
+    assert out == ["_StandIn", "True", "module"]

@@ -61,6 +61,25 @@ def test_equal_scores_are_ordered_by_path(site, tmp_path):
     assert paths(index, "identical twin") == ["a.md", "b.md", "c.md"]
 
 
+def test_ties_cut_by_the_limit_keep_the_first_paths_across_segments(site, tmp_path):
+    # The top-N collector reads a path only on entering the top N or tying its
+    # lowest score; posts added in three runs sit in three segments.
+    index = tmp_path / "index"
+    names = ["m", "c", "x", "a", "q", "f", "z", "b", "k"]
+    for batch in (names[:3], names[3:6], names[6:]):
+        for name in batch:
+            (site / f"{name}.md").write_text("---\ntitle: Identical quokka post\n---\n")
+        update_index(site, index)
+    with open_searcher(index) as s:
+        assert len(s._searcher.reader().leaf_readers()) >= 2
+    every = sorted(f"{n}.md" for n in names)
+    assert paths(index, "quokka", limit=4) == every[:4]
+    assert paths(index, "quokka", limit=None) == every
+    with open_searcher(index) as s:
+        result = s.search("quokka", limit=2)
+    assert result.total == len(names)
+
+
 def test_hits_carry_display_fields_and_highlights(index):
     with open_searcher(index) as s:
         hit = s.search("reconciliation").hits[0]
