@@ -202,6 +202,11 @@ def read_post(path: Path, root: Path) -> tuple[Post | None, list[Problem]]:
     """Read one file. Returns the post (None on error) and its problems."""
     pid = post_id(path, root)
     try:
+        pid.encode("utf-8")
+    except UnicodeEncodeError:  # Linux keeps such names as lone surrogates
+        name = pid.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return None, [Problem(pid, f"file name is not valid UTF-8 ({name!r}); rename the file")]
+    try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         return None, [Problem(pid, f"cannot read file: {exc.strerror or exc}")]

@@ -96,7 +96,7 @@ def read_manifest(gen: Path | None) -> Manifest | None:
     if gen is None:
         return None
     try:
-        data = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads((gen / MANIFEST).read_bytes().decode("utf-8", "surrogatepass"))
         return Manifest.from_json(data)
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -186,7 +186,9 @@ def fresh_generation(content_dir: Path | str, index_dir: Path | str) -> list | N
 def write_json_atomic(path: Path, data: object) -> None:
     """Write JSON to ``path`` so that readers see the old or the new file, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    # surrogatepass: a file name that is not UTF-8 (kept by the scan as lone
+    # surrogates, reported as an error) must not stop the manifest.
+    with open(tmp, "w", encoding="utf-8", errors="surrogatepass") as fh:
         # dumps, not dump: json.dump streams through the pure-Python encoder,
         # 5x slower on a manifest of 10,000 posts.
         fh.write(json.dumps(data, separators=(",", ":"), ensure_ascii=False))

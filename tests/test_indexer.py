@@ -112,6 +112,21 @@ def test_errors_are_reported_again_on_unchanged_runs(site, tmp_path):
     assert [p.path for p in first.errors] == [p.path for p in again.errors] == ["broken.md"]
 
 
+def test_a_file_name_that_is_not_utf8_is_an_error_not_a_crash(site, tmp_path):
+    try:
+        (site / os.fsdecode(b"caf\xe9.md")).write_text("---\ntitle: Latin-1 name\n---\n")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    index = tmp_path / "index"
+    for report in (update_index(site, index), update_index(site, index)):
+        [error] = report.errors
+        assert "not valid UTF-8" in error.message and "caf" in error.message
+        assert report.indexed + report.unchanged > 0
+    assert "posts/prometheus-alerts.md" in hit_paths(index, "prometheus")
+    result = run_cli("index", "--content", str(site), "--index", str(index))
+    assert result.exit_code == 0 and "not valid UTF-8" in result.stderr
+
+
 def test_a_post_that_breaks_leaves_the_index_and_others_keep_working(site, tmp_path):
     index = tmp_path / "index"
     update_index(site, index)
