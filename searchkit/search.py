@@ -294,7 +294,7 @@ class Searcher:
             rank=rank,
             path=stored["path"],
             title=stored.get("title", ""),
-            # ScoreFacet sorts on -score
+            # sorted by date, the score is the second sort key (-score for ScoreFacet)
             score=_display_score(-float(result.score[1]) if by_date else result.score),
             date=date.replace(tzinfo=dt.UTC) if date else None,
             tags=[t for t in stored.get("tags", "").split(",") if t],
