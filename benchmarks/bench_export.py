@@ -9,7 +9,9 @@ With ``--scale N`` (N above the corpus size) the corpus is replicated to N
 posts (`benchmarks/corpus.py`). Prints the index and export times, the
 export's bytes on disk (raw and gzip), and, measured in Debian's Chromium
 against a local server that sends the export's .gz files with
-``Content-Encoding: gzip`` (`searchkit.webserve`): the bytes transferred and
+``Content-Encoding: gzip`` (`searchkit.webserve`, in its own process; like
+nginx or a CDN it keeps connections alive, sets TCP_NODELAY and serves
+connections in parallel): the bytes transferred and
 the milliseconds for the first query (client code + metadata + the shards
 and display data the query needs) and for each later query (what it newly
 fetches), as a visitor typing queries into a fresh page would see.

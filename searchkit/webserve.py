@@ -5,6 +5,13 @@ It serves the precompressed ``.gz`` copies the export writes, with
 the bytes a browser receives here are the bytes it would receive online
 (the benchmark and the browser tests measure through it). Local use only:
 it binds to 127.0.0.1.
+
+It behaves like the static hosts a site is served from (nginx, CDNs) where
+that changes timing: HTTP/1.1 keep-alive (every response has a
+Content-Length), no Nagle delay (``TCP_NODELAY``: without it a response whose
+headers and body leave in two writes waits for the browser's delayed ACK,
+about 40 ms, on a kept-alive connection) and one thread per connection.
+Content-hashed data folders are sent as immutable.
 """
 
 from __future__ import annotations
@@ -13,16 +20,23 @@ import argparse
 import contextlib
 import functools
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 TYPES = {".js": "text/javascript", ".json": "application/json", ".css": "text/css",
          ".html": "text/html; charset=utf-8"}  # fmt: skip
+# Files under data-<hash>/ never change once written (searchkit.export).
+IMMUTABLE = re.compile(r"^/(?:[^?#]*/)?data-[0-9a-f]+/")
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
     """Static files; ``X.gz`` is sent for ``X`` when the client accepts gzip."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive: needs a Content-Length on every response
+    disable_nagle_algorithm = True  # TCP_NODELAY (see the module docstring)
+    timeout = 30  # seconds an idle kept-alive connection holds its thread
 
     def send_head(self):
         path = Path(self.translate_path(self.path))
@@ -33,7 +47,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Content-Type", TYPES.get(path.suffix, "application/octet-stream"))
             self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Vary", "Accept-Encoding")
+            immutable = IMMUTABLE.match(self.path)
+            self.send_header(
+                "Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache"
+            )
             self.end_headers()
             return _Body(body)
         return super().send_head()
@@ -54,11 +72,15 @@ class _Body:
         pass
 
 
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 64  # browsers open several connections at once
+
+
 @contextlib.contextmanager
 def serving(directory: Path | str, port: int = 0) -> Iterator[str]:
     """Serve ``directory`` on 127.0.0.1 in a thread; yields the base URL."""
     handler = functools.partial(Handler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = Server(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
