@@ -10,7 +10,7 @@
 // One file on purpose: a second module would cost the first query another
 // round trip (imports are only discovered once the importer is parsed).
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 // ---------------------------------------------------------------- packing
 
@@ -326,8 +326,10 @@ export class SearchIndex {
     this.fetchJSON = fetchJSON;
     this.base = new URL(meta.data ? meta.data + "/" : ".", new URL(url, globalThis.location?.href ?? "file:///"));
     this.cache = new Map();
+    this.rows = new Map(); // post id -> display row, from shards and chunks fetched so far
     const inline = meta.inline;
     this.first = inline ? [inline.t.t[0] ?? ""] : meta.shards.first;
+    this.dfBits = inline ? [0] : Array.from(meta.shards.dfBits, (c) => DIGIT[c.charCodeAt(0)]);
     if (inline) {
       this.cache.set("t/0.json", Promise.resolve(this._prepare(inline.t)));
       this.cache.set("p/0.json", Promise.resolve(inline.x));
@@ -352,6 +354,10 @@ export class SearchIndex {
   }
 
   _prepare(shard) {
+    if (shard.i) {
+      const ids = undelta(unpack(shard.i));
+      for (let k = 0; k < ids.length; k++) this.rows.set(ids[k], shard.d[k]);
+    }
     return { terms: shard.t, packed: shard.p, lists: new Map() };
   }
 
@@ -371,12 +377,49 @@ export class SearchIndex {
     return lo;
   }
 
-  /** Shards holding terms that start with `prefix` (at most `max` of them). */
-  _shardRange(prefix, max = Infinity) {
+  /** First and last shard that may hold terms starting with `prefix`. */
+  _shardRange(prefix) {
     const a = this._shardOf(prefix);
     let b = a;
-    while (b + 1 < this.first.length && b - a + 1 < max && this.first[b + 1].startsWith(prefix)) b++;
+    while (b + 1 < this.first.length && this.first[b + 1].startsWith(prefix)) b++;
     return [a, b];
+  }
+
+  /**
+   * The shards type-ahead reads for `prefix`: of those holding its terms, the
+   * `prefixShards` with the longest postings lists (so "kube" reaches
+   * "kubernet" however many rare "kube..." terms sort before it), on a tie
+   * the shard of the word as typed. None when the word as typed has a shard
+   * of its own with lists as long (a frequent word, "security" -> "secur",
+   * is taken as finished: its shard is fetched anyway, and the shards after
+   * it hold only rarer words such as "securitycontext").
+   */
+  _prefixShards(prefix) {
+    const [a, b] = this._shardRange(prefix);
+    const term = this.analyzer.term(prefix);
+    const exact = term === null ? -1 : this._shardOf(term);
+    const all = Array.from({ length: b - a + 1 }, (_, k) => a + k);
+    all.sort((x, y) => this.dfBits[y] - this.dfBits[x] || (y === exact) - (x === exact) || x - y);
+    if (exact >= 0 && (exact < a || exact > b) && this.dfBits[all[0]] <= this.dfBits[exact]) return [];
+    return all.slice(0, this.options.prefixShards).sort((x, y) => x - y);
+  }
+
+  /**
+   * The shards searched for typos of `term`: its own shard, widened towards
+   * the nearer boundary (the one sharing more of its first letters), within
+   * the shards holding terms with its first two letters `two`.
+   */
+  _fuzzyShards(term, two) {
+    const [a, b] = this._shardRange(two);
+    let lo = Math.min(Math.max(this._shardOf(term), a), b);
+    let hi = lo;
+    while (hi - lo + 1 < this.options.fuzzyShards && (lo > a || hi < b)) {
+      const left = lo > a ? commonPrefix(term, this.first[lo]) : -1;
+      const right = hi < b ? commonPrefix(term, this.first[hi + 1]) : -1;
+      if (right > left) hi++;
+      else lo--;
+    }
+    return Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
   }
 
   /** Postings of one term: {term, ids, values, shard, pos} or null. */
@@ -407,9 +450,8 @@ export class SearchIndex {
 
   /** Terms starting with `prefix` (most postings first), at most `max`. */
   async expand(prefix, max) {
-    const [a, b] = this._shardRange(prefix, this.options.prefixShards);
     const found = [];
-    for (let si = a; si <= b; si++) {
+    for (const si of this._prefixShards(prefix)) {
       const shard = await this._shard(si);
       let k = lowerBound(shard.terms, prefix);
       for (; k < shard.terms.length && shard.terms[k].startsWith(prefix); k++) {
@@ -425,9 +467,10 @@ export class SearchIndex {
     const chars = Array.from(term);
     if (chars.length < 3) return [];
     const max = chars.length >= this.options.fuzzyLong ? 2 : 1;
-    const [a, b] = this._shardRange(chars.slice(0, 2).join(""), this.options.fuzzyShards);
+    const shards = this._fuzzyShards(term, chars[0] + chars[1]);
+    await Promise.all(shards.map((si) => this._shard(si)));
     const out = [];
-    for (let si = a; si <= b; si++) {
+    for (const si of shards) {
       const shard = await this._shard(si);
       for (let k = 0; k < shard.terms.length; k++) {
         const t = shard.terms[k];
@@ -488,6 +531,7 @@ export class SearchIndex {
     return f.tagNames.map((t) => ({ tag: t, count: unpack(f.tags.get(t)).length }));
   }
 
+  /** Display rows of `ids`: from the shards already fetched, else from display chunks. */
   async _docs(ids) {
     const inline = this.meta.inline;
     const out = new Map();
@@ -496,10 +540,11 @@ export class SearchIndex {
       return out;
     }
     const chunk = this.meta.shards.chunk;
-    const need = [...new Set(ids.map((id) => Math.floor(id / chunk)))];
+    const missing = ids.filter((id) => !this.rows.has(id));
+    const need = [...new Set(missing.map((id) => Math.floor(id / chunk)))];
     const chunks = await Promise.all(need.map((c) => this._get(`d/${c}.json`)));
-    const byChunk = new Map(need.map((c, i) => [c, chunks[i]]));
-    for (const id of ids) out.set(id, byChunk.get(Math.floor(id / chunk))[id % chunk]);
+    need.forEach((c, i) => chunks[i].forEach((row, k) => this.rows.set(c * chunk + k, row)));
+    for (const id of ids) out.set(id, this.rows.get(id));
     return out;
   }
 
@@ -607,8 +652,7 @@ export class SearchIndex {
       if (open && u === units.length - 1 && last) {
         const folded = this.analyzer.fold(last.word);
         if (cpLength(folded) >= this.options.prefixMin) {
-          const [a, b] = this._shardRange(folded, this.options.prefixShards);
-          for (let i = a; i <= b; i++) need.add(i);
+          for (const i of this._prefixShards(folded)) need.add(i);
         }
       }
     });
@@ -743,16 +787,11 @@ export class SearchIndex {
   }
 }
 
-function hasId(list, id) {
-  let lo = 0;
-  let hi = list.ids.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (list.ids[mid] === id) return true;
-    if (list.ids[mid] < id) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
+/** Number of leading UTF-16 units `a` and `b` share. */
+function commonPrefix(a, b) {
+  let n = 0;
+  while (n < a.length && n < b.length && a.charCodeAt(n) === b.charCodeAt(n)) n++;
+  return n;
 }
 
 function lowerBound(terms, key) {
