@@ -38,37 +38,37 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     disable_nagle_algorithm = True  # TCP_NODELAY (see the module docstring)
     timeout = 30  # seconds an idle kept-alive connection holds its thread
 
-    def send_head(self):
+    def do_GET(self):
+        if not self._send_gzip_twin(with_body=True):
+            super().do_GET()
+
+    def do_HEAD(self):
+        if not self._send_gzip_twin(with_body=False):
+            super().do_HEAD()
+
+    def _send_gzip_twin(self, *, with_body: bool) -> bool:
+        """Send ``X.gz`` for ``X`` in one write (headers and body in one packet)."""
         path = Path(self.translate_path(self.path))
         gz = path.with_name(path.name + ".gz")
-        if path.is_file() and gz.is_file() and "gzip" in self.headers.get("Accept-Encoding", ""):
-            body = gz.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Type", TYPES.get(path.suffix, "application/octet-stream"))
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Vary", "Accept-Encoding")
-            immutable = IMMUTABLE.match(self.path)
-            self.send_header(
-                "Cache-Control", "public, max-age=31536000, immutable" if immutable else "no-cache"
-            )
-            self.end_headers()
-            return _Body(body)
-        return super().send_head()
+        accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (accepts and path.is_file() and gz.is_file()):
+            return False
+        body = gz.read_bytes()
+        cache = "public, max-age=31536000, immutable" if IMMUTABLE.match(self.path) else "no-cache"
+        head = (
+            f"{self.protocol_version} 200 OK\r\n"
+            f"Server: {self.version_string()}\r\n"
+            f"Date: {self.date_time_string()}\r\n"
+            f"Content-Type: {TYPES.get(path.suffix, 'application/octet-stream')}\r\n"
+            f"Content-Encoding: gzip\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"Vary: Accept-Encoding\r\n"
+            f"Cache-Control: {cache}\r\n\r\n"
+        ).encode("latin-1")
+        self.wfile.write(head + body if with_body else head)
+        return True
 
     def log_message(self, format, *args):  # quiet: tests and benchmarks print their own
-        pass
-
-
-class _Body:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def read(self, *_):
-        data, self.data = self.data, b""
-        return data
-
-    def close(self):
         pass
 
 

@@ -29,6 +29,10 @@ def test_gzip_twins_over_one_kept_alive_connection(tmp_path):
             assert gzip.decompress(res.read()) == body
             assert cache in res.getheader("Cache-Control")
             seen.add(conn.sock.getsockname())
+        conn.request("HEAD", "/searchkit.json", headers={"Accept-Encoding": "gzip"})
+        res = conn.getresponse()
+        length = int(res.getheader("Content-Length"))
+        assert res.read() == b"" and length == (tmp_path / "searchkit.json.gz").stat().st_size
         conn.request("GET", "/plain.txt")
         res = conn.getresponse()
         assert res.read() == b"no twin" and res.getheader("Content-Encoding") is None

@@ -567,23 +567,20 @@ export class SearchIndex {
       allowed = await this._filter(tags, since, until);
     }
     const scored = scoring ? this._score(plan) : null;
-    let ids = scored ? [...scored.keys()] : Array.from({ length: this.size }, (_, i) => i);
+    let ids = scored ? scored.ids : Array.from({ length: this.size }, (_, i) => i);
     if (plan.excluded.size) ids = ids.filter((id) => !plan.excluded.has(id));
     if (allowed) ids = ids.filter((id) => allowed.mask[id]);
-    const score = (id) => (scored ? scored.get(id) : 1); // no words: every post, like Whoosh's Every()
+    const score = scored ? (id) => scored.score[id] : () => 1; // no words: every post, like Whoosh's Every()
+    // Posts matching every clause first (coord.py's ALL_WORDS_TIER), then by score; ties: ids follow paths.
+    const all = scored?.all;
+    const byScore = all ? (a, b) => all[b] - all[a] || score(b) - score(a) || a - b : (a, b) => score(b) - score(a) || a - b;
+    let order = byScore;
     if (!scored || sort === "date") {
       const dates = allowed.dates;
       const d = (id) => (dates[id] === null ? -Infinity : dates[id]);
-      const all = plan.allFirst ?? new Set();
-      ids.sort((a, b) => d(b) - d(a) || all.has(b) - all.has(a) || score(b) - score(a) || a - b);
-    } else if (plan.allFirst) {
-      // Posts matching every clause first (coord.py's ALL_WORDS_TIER), then by score.
-      const all = plan.allFirst;
-      ids.sort((a, b) => all.has(b) - all.has(a) || score(b) - score(a) || a - b);
-    } else {
-      ids.sort((a, b) => score(b) - score(a) || a - b); // ties: ids follow paths
+      order = (a, b) => d(b) - d(a) || byScore(a, b);
     }
-    const top = ids.slice(0, limit);
+    const top = firstInOrder(ids, order, limit);
     const docs = await this._docs(top);
     const hits = top.map((id, i) => this._hit(id, i + 1, score(id), docs.get(id), plan.highlight));
     return { query: String(query ?? ""), total: ids.length, hits };
@@ -659,58 +656,78 @@ export class SearchIndex {
     await Promise.all([...need].map((i) => this._shard(i)));
   }
 
-  /** Scores of every matching post: Map id -> score, exactly as `searchkit query`. */
+  /**
+   * Scores of every matching post, exactly as `searchkit query`: {ids, score,
+   * all}, `score[id]` and `all[id]` (1: matches every clause, when that
+   * sorts first) indexed by post id. Arrays indexed by id, not Maps: a query
+   * touching thousands of posts is scored in about a millisecond.
+   */
   _score(plan) {
     const scale = this.ranking.scoreScale;
     const rule = this.ranking.combine;
     const { clauses } = plan;
+    const size = this.size;
     // Per post: the sum of its clauses' impacts (integers: exact in any
-    // order), and which clauses it matches.
-    const total = new Map();
-    const matched = new Map();
-    clauses.forEach((clause, c) => {
-      const mine = new Map();
-      for (const list of clause.lists) {
-        const { ids, values } = list;
+    // order), and how many clauses it matches.
+    const total = new Float64Array(size);
+    const matched = new Uint16Array(size);
+    const touched = [];
+    const mine = new Float64Array(size); // this clause's value per post
+    const state = new Uint8Array(size); // 0: not in this clause, 1: exact match, 2: extra only
+    for (const clause of clauses) {
+      const hit = [];
+      for (const { ids, values } of clause.lists) {
         for (let i = 0; i < ids.length; i++) {
-          if (clause.phrase && !clause.phrase.has(ids[i])) continue;
-          mine.set(ids[i], (mine.get(ids[i]) ?? 0) + values[i]);
+          const id = ids[i];
+          if (clause.phrase && !clause.phrase.has(id)) continue;
+          if (state[id] === 0) {
+            state[id] = 1;
+            mine[id] = 0;
+            hit.push(id);
+          }
+          mine[id] += values[i];
         }
       }
       // Type-ahead and typo matches: the best one per post, scaled down,
       // only for posts without an exact match of the clause.
-      const best = new Map();
-      for (const list of clause.extra) {
-        for (let i = 0; i < list.ids.length; i++) {
-          const id = list.ids[i];
-          const v = list.values[i] * clause.weight;
-          if (!mine.has(id) && v > (best.get(id) ?? -1)) best.set(id, v);
+      for (const { ids, values } of clause.extra) {
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i];
+          const v = values[i] * clause.weight;
+          if (state[id] === 0) {
+            state[id] = 2;
+            mine[id] = v;
+            hit.push(id);
+          } else if (state[id] === 2 && v > mine[id]) mine[id] = v;
         }
       }
-      for (const [id, v] of best) mine.set(id, v);
       const times = rule.qtf ? clause.count : 1; // coord.WordsOr: query term frequency
-      for (const [id, v] of mine) {
-        total.set(id, (total.get(id) ?? 0) + v * times);
-        matched.set(id, (matched.get(id) ?? 0) + 1);
+      for (const id of hit) {
+        if (matched[id] === 0) touched.push(id);
+        total[id] += mine[id] * times;
+        matched[id]++;
+        state[id] = 0;
       }
-    });
+    }
     const n = clauses.length;
     const operator = plan.operator === "words" ? rule.rule : plan.operator === "or" ? "sum" : "and";
-    const scores = new Map();
     const grouped = operator === "words" && (n > 1 || (rule.qtf && clauses[0].count > 1));
-    plan.allFirst = grouped && rule.allFirst ? new Set() : null;
-    for (const [id, t] of total) {
-      const m = matched.get(id);
-      if (plan.allFirst && m === n) plan.allFirst.add(id);
-      let s = t / scale;
+    const all = grouped && rule.allFirst ? new Uint8Array(size) : null;
+    const score = total; // reused in place: each post's total is read once, then replaced
+    const ids = [];
+    for (const id of touched) {
+      const m = matched[id];
+      if (all && m === n) all[id] = 1;
       if (operator === "and" && m < n) continue;
+      let s = total[id] / scale;
       if (grouped) {
         // coord.CoordMatcher.score: quantize(S * (1 + coord * m / n)), op for op.
         s = Math.floor(s * (1 + (rule.coord * m) / n) * scale + 0.5) / scale;
       }
-      scores.set(id, s);
+      score[id] = s;
+      ids.push(id);
     }
-    return scores;
+    return { ids, score, all };
   }
 
   /** Posts holding the terms of `lists` at consecutive positions of one field. */
@@ -785,6 +802,25 @@ export class SearchIndex {
     }
     return out;
   }
+}
+
+/** The first `k` of `items` in the order of `compare` (a total order), without sorting them all. */
+function firstInOrder(items, compare, k) {
+  if (k > 64) return [...items].sort(compare).slice(0, k);
+  const best = [];
+  for (const x of items) {
+    if (best.length === k && compare(x, best[k - 1]) >= 0) continue;
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(best[mid], x) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    best.splice(lo, 0, x);
+    if (best.length > k) best.pop();
+  }
+  return best;
 }
 
 /** Number of leading UTF-16 units `a` and `b` share. */
