@@ -806,7 +806,7 @@ export class SearchIndex {
 
 /** The first `k` of `items` in the order of `compare` (a total order), without sorting them all. */
 function firstInOrder(items, compare, k) {
-  if (k > 64) return [...items].sort(compare).slice(0, k);
+  if (!(Number.isInteger(k) && k >= 1 && k <= 64)) return [...items].sort(compare).slice(0, k);
   const best = [];
   for (const x of items) {
     if (best.length === k && compare(x, best[k - 1]) >= 0) continue;
