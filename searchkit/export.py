@@ -4,7 +4,8 @@ Layout of an export folder (format in docs/export-format.md)::
 
     searchkit.json        metadata: analyser, ranking rule, shard table (+ .gz)
     searchkit.js          the JavaScript client (plain ES module)
-    data-<hash>/t/N.json  term shards: packed postings with precomputed impacts
+    data-<hash>/t/N.json  term shards: packed postings with precomputed impacts,
+                          and the display rows of each term's best posts
     data-<hash>/p/N.json  positions of the same terms (fetched for phrases only)
     data-<hash>/d/N.json  display data, a few posts per file
     data-<hash>/f.json    dates and tag lists, for filters and date sorting
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -45,31 +47,43 @@ from .packing import deltas, pack
 from .scoring import WeightedBM25F
 from .urls import post_url
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 META = "searchkit.json"
 CLIENT = "searchkit.js"
 DEMO_FILES = ("index.html", "searchkit-demo.css", "searchkit-demo.js")
-# Term shards are cut at this many bytes of packed postings: a query fetches
-# about one shard per word. With 16 kB, later queries on linkblog fetched a
-# median 14.6 kB of gzip (1,638 posts) and 13.1 kB (10,000, replicated),
-# benchmarks/bench_export.py; smaller shards mean a larger shard table in
-# searchkit.json (377 first terms at 10,000 posts).
+# A term shard is cut at this many bytes of packed postings plus display
+# rows: a query fetches about one shard per word, and the shard already holds
+# the display data of the posts it most likely shows, so most queries need no
+# second round trip (docs/export-format.md, "Term shard"). bench_export,
+# later queries at 10,000 posts: median 3.9 kB and 18 ms in 1-2 files (format
+# 1, display data fetched after the shards: 6.3 kB and 35.6 ms in 3-9 files).
 SHARD_BYTES = 16_000
+# Display rows stored in each term's shard: those of its best posts (by
+# impact, ties by id: a one-word query's first page) and of its best posts
+# with the word in the title (the hits of a query of several words usually
+# have its words in their title). Each row is also in the display chunks.
+# Measured on linkblog (1,638 posts), 25 benchmark queries needing a second
+# request / export size: 10 and 50 rows: 5 / 18.2 MB; 10 and 0: 8 / 17.1 MB;
+# 5 and 20: 19 / 13.6 MB; 0 and 50: 20 / 6.3 MB (no rows: 25 / 3.1 MB).
+ROWS_PER_TERM = 10
+TITLE_ROWS_PER_TERM = 50
 # Below this many bytes of postings (plus ~100 per post), one file is smaller
 # and faster than a metadata file plus shards: the 51 sample posts make an
 # 80 kB file, 35 kB gzip, fetched in one request.
 SINGLE_FILE_BYTES = 120_000
-# Posts per display-data file: a result page of 10 hits fetches at most 10
-# files of about 1 kB gzip each (8 posts); larger chunks mean more bytes per
-# hit, since a query's hits are rarely neighbours in path order.
+# Posts per display-data file, for the hits whose rows are not in the shards
+# a query fetched (and for date-sorted and word-less queries); larger chunks
+# mean more bytes per hit, since hits are rarely neighbours in path order.
 DOC_CHUNK = 8
 # Client behaviour outside the ranking rule (type-ahead and typos).
 CLIENT_OPTIONS = {
     "prefixMin": 2,  # characters before the last word also matches as a prefix
     "prefixMax": 50,  # expansions of a prefix, most frequent first
     # Shards a prefix or a typo may look at: while typing "co" the client
-    # would otherwise fetch every shard of terms starting with "co".
-    "prefixShards": 2,
+    # would otherwise fetch every shard of terms starting with "co". Type-ahead
+    # reads the one holding the prefix's most frequent word (usually the
+    # shard of the word as typed, fetched anyway: no extra request).
+    "prefixShards": 1,
     "fuzzyShards": 2,
     "prefixWeight": 0.5,  # a prefix expansion counts half an exact match
     "fuzzyLong": 8,  # words this long allow 2 edits, shorter ones 1
@@ -132,7 +146,7 @@ def _build(cfg: Config, searcher) -> tuple[dict, dict[str, object]]:
     docs = [_doc(i, posts[p], cfg) for i, p in enumerate(paths)]
 
     rule = combination_rule(searcher.schema)
-    entries = list(iter_terms(searcher, doc_ids))
+    entries = list(iter_terms(searcher, doc_ids, ROWS_PER_TERM, TITLE_ROWS_PER_TERM))
     meta = {
         "format": "searchkit-export",
         "version": FORMAT_VERSION,
@@ -172,8 +186,13 @@ def _doc(i: int, post, cfg: Config) -> ExportDoc:
     )
 
 
-def _shard(entries: list[TermEntry]) -> tuple[dict, dict]:
-    terms = {"t": [e.term for e in entries], "p": [e.postings for e in entries]}
+def _shard(entries: list[TermEntry], rows: list[list] | None = None) -> tuple[dict, dict]:
+    """A term shard (with the display rows of its terms' best posts) and its positions."""
+    terms: dict[str, object] = {"t": [e.term for e in entries], "p": [e.postings for e in entries]}
+    if rows is not None:
+        ids = sorted({i for e in entries for i in e.top})
+        terms["i"] = pack(deltas(ids))
+        terms["d"] = [rows[i] for i in ids]
     return terms, {"x": [e.positions for e in entries]}
 
 
@@ -212,25 +231,51 @@ def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict
             "f": _filters(docs),
         }
         return {}
+    rows = [d.to_json() for d in docs]
     files: dict[str, object] = {}
-    first: list[str] = []
-    batch: list[TermEntry] = []
-    used = 0
-    for e in entries + [None]:  # type: ignore[list-item]
-        if e is None or (batch and used + len(e.postings) + len(e.term) > SHARD_BYTES):
-            terms, positions = _shard(batch)
-            n = len(first)
-            files[f"t/{n}.json"], files[f"p/{n}.json"] = terms, positions
-            first.append(batch[0].term)
-            batch, used = [], 0
-        if e is not None:
-            batch.append(e)
-            used += len(e.postings) + len(e.term)
+    shards = _cut_shards(entries, [len(_dumps(r)) + 1 for r in rows])
+    for n, batch in enumerate(shards):
+        files[f"t/{n}.json"], files[f"p/{n}.json"] = _shard(batch, rows)
     for n in range(0, len(docs), DOC_CHUNK):
-        files[f"d/{n // DOC_CHUNK}.json"] = [d.to_json() for d in docs[n : n + DOC_CHUNK]]
+        files[f"d/{n // DOC_CHUNK}.json"] = rows[n : n + DOC_CHUNK]
     files["f.json"] = _filters(docs)
-    meta["shards"] = {"first": first, "chunk": DOC_CHUNK}
+    meta["shards"] = {
+        "first": _bounds(shards),
+        # Per shard, one digit: bit length of its longest postings list, so
+        # type-ahead can pick the shards of a prefix's most frequent words.
+        "dfBits": pack(min(31, max(e.df for e in batch).bit_length()) for batch in shards),
+        "chunk": DOC_CHUNK,
+    }
     return files
+
+
+def _bounds(shards: list[list[TermEntry]]) -> list[str]:
+    """Per shard, the shortest start of its first term that sorts after the previous shard."""
+    out = [""]
+    for prev, batch in itertools.pairwise(shards):
+        last, first = prev[-1].term, batch[0].term
+        out.append(next(first[:n] for n in range(1, len(first) + 1) if first[:n] > last))
+    return out
+
+
+def _cut_shards(entries: list[TermEntry], row_bytes: list[int]) -> list[list[TermEntry]]:
+    """Consecutive terms, about `SHARD_BYTES` of postings and display rows per shard."""
+    shards: list[list[TermEntry]] = []
+    batch: list[TermEntry] = []
+    held: set[int] = set()
+    used = 0
+    for e in entries:
+        cost = len(e.term) + len(e.postings) + sum(row_bytes[i] for i in e.top if i not in held)
+        if batch and used + cost > SHARD_BYTES:
+            shards.append(batch)
+            batch, held, used = [], set(), 0
+            cost = len(e.term) + len(e.postings) + sum(row_bytes[i] for i in e.top)
+        batch.append(e)
+        held.update(e.top)
+        used += cost
+    if batch:
+        shards.append(batch)
+    return shards
 
 
 def _dumps(data: object) -> bytes:

@@ -27,11 +27,17 @@ SNIPPET_CHARS = 160
 
 @dataclass
 class TermEntry:
-    """One term's postings, packed: ids as gaps, then impacts (see docs/export-format.md)."""
+    """One term's postings, packed: ids as gaps, then impacts (see docs/export-format.md).
+
+    ``top`` are the ids of the posts whose display rows travel with the
+    postings: the hits a query with this word most likely shows first.
+    """
 
     term: str
     postings: str
     positions: str
+    top: list[int] = field(default_factory=list)
+    df: int = 0
 
 
 @dataclass
@@ -114,10 +120,16 @@ def combination_rule(whoosh_schema) -> dict:
     raise ExportError(f"the client cannot mirror the query rule {two!r}")
 
 
-def iter_terms(searcher, doc_ids: dict[int, int]) -> Iterator[TermEntry]:
+def iter_terms(
+    searcher, doc_ids: dict[int, int], top: int = 0, lead_top: int = 0
+) -> Iterator[TermEntry]:
     """Every term of the text fields with its packed postings, in code point order.
 
     ``doc_ids`` maps Whoosh document numbers of exported posts to export ids.
+    `TermEntry.top` names the term's ``top`` highest-impact posts (ties by id:
+    a one-word query's first page) and its ``lead_top`` highest-impact posts
+    with the term in the most weighted field, the title (where the hits of a
+    query of several words usually have them).
     Impacts are ``scorer._score(weight, length)`` of the searcher's own
     `WeightedBM25F` scorer, the function `searchkit query` calls per match,
     fed with the same term weights and field lengths (tests check equality).
@@ -134,6 +146,7 @@ def iter_terms(searcher, doc_ids: dict[int, int]) -> Iterator[TermEntry]:
         for name in fields
     }  # fmt: skip
     scale = S.SCORE_SCALE
+    lead = fields.index(max(fields, key=S.FIELD_WEIGHTS.__getitem__))
     for term in sorted(set().union(*field_terms.values())):
         impacts: dict[int, int] = {}
         positions: dict[int, list] = {}
@@ -160,7 +173,10 @@ def iter_terms(searcher, doc_ids: dict[int, int]) -> Iterator[TermEntry]:
         post = pack(
             n for pair in zip(deltas(ids), (impacts[i] for i in ids), strict=True) for n in pair
         )
-        yield TermEntry(term, post, _pack_positions(ids, positions))
+        ranked = sorted(ids, key=lambda i: (-impacts[i], i))
+        in_lead = [i for i in ranked if any(f == lead for f, _ in positions[i])][:lead_top]
+        best = sorted({*ranked[:top], *in_lead})
+        yield TermEntry(term, post, _pack_positions(ids, positions), best, len(ids))
 
 
 def _pack_positions(ids: list[int], positions: dict[int, list]) -> str:

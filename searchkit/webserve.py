@@ -5,6 +5,13 @@ It serves the precompressed ``.gz`` copies the export writes, with
 the bytes a browser receives here are the bytes it would receive online
 (the benchmark and the browser tests measure through it). Local use only:
 it binds to 127.0.0.1.
+
+It behaves like the static hosts a site is served from (nginx, CDNs) where
+that changes timing: HTTP/1.1 keep-alive (every response has a
+Content-Length), no Nagle delay (``TCP_NODELAY``: without it a response whose
+headers and body leave in two writes waits for the browser's delayed ACK,
+about 40 ms, on a kept-alive connection) and one thread per connection.
+Content-hashed data folders are sent as immutable.
 """
 
 from __future__ import annotations
@@ -13,52 +20,67 @@ import argparse
 import contextlib
 import functools
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 TYPES = {".js": "text/javascript", ".json": "application/json", ".css": "text/css",
          ".html": "text/html; charset=utf-8"}  # fmt: skip
+# Files under data-<hash>/ never change once written (searchkit.export).
+IMMUTABLE = re.compile(r"^/(?:[^?#]*/)?data-[0-9a-f]+/")
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
     """Static files; ``X.gz`` is sent for ``X`` when the client accepts gzip."""
 
-    def send_head(self):
+    protocol_version = "HTTP/1.1"  # keep-alive: needs a Content-Length on every response
+    disable_nagle_algorithm = True  # TCP_NODELAY (see the module docstring)
+    timeout = 30  # seconds an idle kept-alive connection holds its thread
+
+    def do_GET(self):
+        if not self._send_gzip_twin(with_body=True):
+            super().do_GET()
+
+    def do_HEAD(self):
+        if not self._send_gzip_twin(with_body=False):
+            super().do_HEAD()
+
+    def _send_gzip_twin(self, *, with_body: bool) -> bool:
+        """Send ``X.gz`` for ``X`` in one write (headers and body in one packet)."""
         path = Path(self.translate_path(self.path))
         gz = path.with_name(path.name + ".gz")
-        if path.is_file() and gz.is_file() and "gzip" in self.headers.get("Accept-Encoding", ""):
-            body = gz.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Type", TYPES.get(path.suffix, "application/octet-stream"))
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-cache")
-            self.end_headers()
-            return _Body(body)
-        return super().send_head()
+        accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (accepts and path.is_file() and gz.is_file()):
+            return False
+        body = gz.read_bytes()
+        cache = "public, max-age=31536000, immutable" if IMMUTABLE.match(self.path) else "no-cache"
+        head = (
+            f"{self.protocol_version} 200 OK\r\n"
+            f"Server: {self.version_string()}\r\n"
+            f"Date: {self.date_time_string()}\r\n"
+            f"Content-Type: {TYPES.get(path.suffix, 'application/octet-stream')}\r\n"
+            f"Content-Encoding: gzip\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"Vary: Accept-Encoding\r\n"
+            f"Cache-Control: {cache}\r\n\r\n"
+        ).encode("latin-1")
+        self.wfile.write(head + body if with_body else head)
+        return True
 
     def log_message(self, format, *args):  # quiet: tests and benchmarks print their own
         pass
 
 
-class _Body:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def read(self, *_):
-        data, self.data = self.data, b""
-        return data
-
-    def close(self):
-        pass
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 64  # browsers open several connections at once
 
 
 @contextlib.contextmanager
 def serving(directory: Path | str, port: int = 0) -> Iterator[str]:
     """Serve ``directory`` on 127.0.0.1 in a thread; yields the base URL."""
     handler = functools.partial(Handler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = Server(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -90,11 +90,57 @@ def test_large_site_is_sharded_and_ranks_like_the_single_file(tmp_path, monkeypa
     assert len(list((data / "d").glob("*.json"))) == -(-49 // meta["shards"]["chunk"])
     assert (data / "f.json").is_file()
     if NODE:
-        queries = [["gitops", {}], ["kube", {}], ['"service mesh"', {}], ["", {"tags": ["flux"]}]]
+        queries = [["gitops", {}], ['"service mesh"', {}], ["", {"tags": ["flux"]}]]
         queries.append(["kuberntes autoscaling", {"since": "2024"}])
+        queries += [["kube", {"limit": 50}], ["kubernetes", {"prefix": False, "limit": 50}]]
         sharded = run_client(out, {"search": queries})["search"]
         single = run_client(small[1], {"search": queries})["search"]
-        assert sharded == single
+        assert sharded[:-2] == single[:-2]
+        # Type-ahead reads one shard of a prefix's terms, not all: the one
+        # holding its most frequent word.
+        kube, kubernetes = sharded[-2:]
+        assert {h["id"] for h in kubernetes["hits"]} <= {h["id"] for h in kube["hits"]}
+        assert kube["total"] <= single[-2]["total"]
+
+
+def _ids(gaps: list[int]) -> list[int]:
+    out, prev = [], -1
+    for gap in gaps:
+        prev += gap + 1
+        out.append(prev)
+    return out
+
+
+def test_a_shard_carries_the_display_rows_of_its_terms_best_posts(tmp_path, monkeypatch):
+    monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    monkeypatch.setattr(export_mod, "SHARD_BYTES", 3000)  # fewer rows than posts per shard
+    _, out = build_export(CONTENT, tmp_path)
+    meta = json.loads((out / "searchkit.json").read_text())
+    data, chunk = out / meta["data"], meta["shards"]["chunk"]
+    rows = {}
+    for f in (data / "d").glob("*.json"):
+        for k, row in enumerate(json.loads(f.read_text())):
+            rows[int(f.stem) * chunk + k] = row
+    first = meta["shards"]["first"]
+    assert len(meta["shards"]["dfBits"]) == len(first) > 1
+    for n in range(len(first)):
+        shard = json.loads((data / "t" / f"{n}.json").read_text())
+        held = _ids(unpack(shard["i"]))
+        assert shard["d"] == [rows[i] for i in held]  # the same rows as the chunks
+        for packed in shard["p"]:
+            nums = unpack(packed)
+            ids = _ids(nums[0::2])
+            best = sorted(zip(nums[1::2], ids, strict=True), key=lambda p: (-p[0], p[1]))
+            assert {i for _, i in best[: export_mod.ROWS_PER_TERM]} <= set(held)
+    if NODE:
+        queries = [["gitops", {"prefix": False}], ["gitops", {"prefix": False, "limit": 49}]]
+        got = run_client(out, {"search": queries})
+        page, everything = got["search"]
+        assert len(page["hits"]) == 10 < everything["total"]
+        # The first page of a one-word query needs its shard only; more hits
+        # come from display chunks.
+        assert len(got["fetched"][0]) == 1 and got["fetched"][0][0].startswith("t/")
+        assert any(f.startswith("d/") for f in got["fetched"][1])
 
 
 def test_a_second_export_replaces_the_data_and_removes_the_old(tmp_path, monkeypatch):

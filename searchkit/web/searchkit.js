@@ -10,7 +10,7 @@
 // One file on purpose: a second module would cost the first query another
 // round trip (imports are only discovered once the importer is parsed).
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 // ---------------------------------------------------------------- packing
 
@@ -326,8 +326,10 @@ export class SearchIndex {
     this.fetchJSON = fetchJSON;
     this.base = new URL(meta.data ? meta.data + "/" : ".", new URL(url, globalThis.location?.href ?? "file:///"));
     this.cache = new Map();
+    this.rows = new Map(); // post id -> display row, from shards and chunks fetched so far
     const inline = meta.inline;
     this.first = inline ? [inline.t.t[0] ?? ""] : meta.shards.first;
+    this.dfBits = inline ? [0] : Array.from(meta.shards.dfBits, (c) => DIGIT[c.charCodeAt(0)]);
     if (inline) {
       this.cache.set("t/0.json", Promise.resolve(this._prepare(inline.t)));
       this.cache.set("p/0.json", Promise.resolve(inline.x));
@@ -352,6 +354,10 @@ export class SearchIndex {
   }
 
   _prepare(shard) {
+    if (shard.i) {
+      const ids = undelta(unpack(shard.i));
+      for (let k = 0; k < ids.length; k++) this.rows.set(ids[k], shard.d[k]);
+    }
     return { terms: shard.t, packed: shard.p, lists: new Map() };
   }
 
@@ -371,12 +377,49 @@ export class SearchIndex {
     return lo;
   }
 
-  /** Shards holding terms that start with `prefix` (at most `max` of them). */
-  _shardRange(prefix, max = Infinity) {
+  /** First and last shard that may hold terms starting with `prefix`. */
+  _shardRange(prefix) {
     const a = this._shardOf(prefix);
     let b = a;
-    while (b + 1 < this.first.length && b - a + 1 < max && this.first[b + 1].startsWith(prefix)) b++;
+    while (b + 1 < this.first.length && this.first[b + 1].startsWith(prefix)) b++;
     return [a, b];
+  }
+
+  /**
+   * The shards type-ahead reads for `prefix`: of those holding its terms, the
+   * `prefixShards` with the longest postings lists (so "kube" reaches
+   * "kubernet" however many rare "kube..." terms sort before it), on a tie
+   * the shard of the word as typed. None when the word as typed has a shard
+   * of its own with lists as long (a frequent word, "security" -> "secur",
+   * is taken as finished: its shard is fetched anyway, and the shards after
+   * it hold only rarer words such as "securitycontext").
+   */
+  _prefixShards(prefix) {
+    const [a, b] = this._shardRange(prefix);
+    const term = this.analyzer.term(prefix);
+    const exact = term === null ? -1 : this._shardOf(term);
+    const all = Array.from({ length: b - a + 1 }, (_, k) => a + k);
+    all.sort((x, y) => this.dfBits[y] - this.dfBits[x] || (y === exact) - (x === exact) || x - y);
+    if (exact >= 0 && (exact < a || exact > b) && this.dfBits[all[0]] <= this.dfBits[exact]) return [];
+    return all.slice(0, this.options.prefixShards).sort((x, y) => x - y);
+  }
+
+  /**
+   * The shards searched for typos of `term`: its own shard, widened towards
+   * the nearer boundary (the one sharing more of its first letters), within
+   * the shards holding terms with its first two letters `two`.
+   */
+  _fuzzyShards(term, two) {
+    const [a, b] = this._shardRange(two);
+    let lo = Math.min(Math.max(this._shardOf(term), a), b);
+    let hi = lo;
+    while (hi - lo + 1 < this.options.fuzzyShards && (lo > a || hi < b)) {
+      const left = lo > a ? commonPrefix(term, this.first[lo]) : -1;
+      const right = hi < b ? commonPrefix(term, this.first[hi + 1]) : -1;
+      if (right > left) hi++;
+      else lo--;
+    }
+    return Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
   }
 
   /** Postings of one term: {term, ids, values, shard, pos} or null. */
@@ -407,9 +450,8 @@ export class SearchIndex {
 
   /** Terms starting with `prefix` (most postings first), at most `max`. */
   async expand(prefix, max) {
-    const [a, b] = this._shardRange(prefix, this.options.prefixShards);
     const found = [];
-    for (let si = a; si <= b; si++) {
+    for (const si of this._prefixShards(prefix)) {
       const shard = await this._shard(si);
       let k = lowerBound(shard.terms, prefix);
       for (; k < shard.terms.length && shard.terms[k].startsWith(prefix); k++) {
@@ -425,9 +467,10 @@ export class SearchIndex {
     const chars = Array.from(term);
     if (chars.length < 3) return [];
     const max = chars.length >= this.options.fuzzyLong ? 2 : 1;
-    const [a, b] = this._shardRange(chars.slice(0, 2).join(""), this.options.fuzzyShards);
+    const shards = this._fuzzyShards(term, chars[0] + chars[1]);
+    await Promise.all(shards.map((si) => this._shard(si)));
     const out = [];
-    for (let si = a; si <= b; si++) {
+    for (const si of shards) {
       const shard = await this._shard(si);
       for (let k = 0; k < shard.terms.length; k++) {
         const t = shard.terms[k];
@@ -488,6 +531,7 @@ export class SearchIndex {
     return f.tagNames.map((t) => ({ tag: t, count: unpack(f.tags.get(t)).length }));
   }
 
+  /** Display rows of `ids`: from the shards already fetched, else from display chunks. */
   async _docs(ids) {
     const inline = this.meta.inline;
     const out = new Map();
@@ -496,10 +540,11 @@ export class SearchIndex {
       return out;
     }
     const chunk = this.meta.shards.chunk;
-    const need = [...new Set(ids.map((id) => Math.floor(id / chunk)))];
+    const missing = ids.filter((id) => !this.rows.has(id));
+    const need = [...new Set(missing.map((id) => Math.floor(id / chunk)))];
     const chunks = await Promise.all(need.map((c) => this._get(`d/${c}.json`)));
-    const byChunk = new Map(need.map((c, i) => [c, chunks[i]]));
-    for (const id of ids) out.set(id, byChunk.get(Math.floor(id / chunk))[id % chunk]);
+    need.forEach((c, i) => chunks[i].forEach((row, k) => this.rows.set(c * chunk + k, row)));
+    for (const id of ids) out.set(id, this.rows.get(id));
     return out;
   }
 
@@ -522,23 +567,20 @@ export class SearchIndex {
       allowed = await this._filter(tags, since, until);
     }
     const scored = scoring ? this._score(plan) : null;
-    let ids = scored ? [...scored.keys()] : Array.from({ length: this.size }, (_, i) => i);
+    let ids = scored ? scored.ids : Array.from({ length: this.size }, (_, i) => i);
     if (plan.excluded.size) ids = ids.filter((id) => !plan.excluded.has(id));
     if (allowed) ids = ids.filter((id) => allowed.mask[id]);
-    const score = (id) => (scored ? scored.get(id) : 1); // no words: every post, like Whoosh's Every()
+    const score = scored ? (id) => scored.score[id] : () => 1; // no words: every post, like Whoosh's Every()
+    // Posts matching every clause first (coord.py's ALL_WORDS_TIER), then by score; ties: ids follow paths.
+    const all = scored?.all;
+    const byScore = all ? (a, b) => all[b] - all[a] || score(b) - score(a) || a - b : (a, b) => score(b) - score(a) || a - b;
+    let order = byScore;
     if (!scored || sort === "date") {
       const dates = allowed.dates;
       const d = (id) => (dates[id] === null ? -Infinity : dates[id]);
-      const all = plan.allFirst ?? new Set();
-      ids.sort((a, b) => d(b) - d(a) || all.has(b) - all.has(a) || score(b) - score(a) || a - b);
-    } else if (plan.allFirst) {
-      // Posts matching every clause first (coord.py's ALL_WORDS_TIER), then by score.
-      const all = plan.allFirst;
-      ids.sort((a, b) => all.has(b) - all.has(a) || score(b) - score(a) || a - b);
-    } else {
-      ids.sort((a, b) => score(b) - score(a) || a - b); // ties: ids follow paths
+      order = (a, b) => d(b) - d(a) || byScore(a, b);
     }
-    const top = ids.slice(0, limit);
+    const top = firstInOrder(ids, order, limit);
     const docs = await this._docs(top);
     const hits = top.map((id, i) => this._hit(id, i + 1, score(id), docs.get(id), plan.highlight));
     return { query: String(query ?? ""), total: ids.length, hits };
@@ -607,66 +649,85 @@ export class SearchIndex {
       if (open && u === units.length - 1 && last) {
         const folded = this.analyzer.fold(last.word);
         if (cpLength(folded) >= this.options.prefixMin) {
-          const [a, b] = this._shardRange(folded, this.options.prefixShards);
-          for (let i = a; i <= b; i++) need.add(i);
+          for (const i of this._prefixShards(folded)) need.add(i);
         }
       }
     });
     await Promise.all([...need].map((i) => this._shard(i)));
   }
 
-  /** Scores of every matching post: Map id -> score, exactly as `searchkit query`. */
+  /**
+   * Scores of every matching post, exactly as `searchkit query`: {ids, score,
+   * all}, `score[id]` and `all[id]` (1: matches every clause, when that
+   * sorts first) indexed by post id. Arrays indexed by id, not Maps: a query
+   * touching thousands of posts is scored in about a millisecond.
+   */
   _score(plan) {
     const scale = this.ranking.scoreScale;
     const rule = this.ranking.combine;
     const { clauses } = plan;
+    const size = this.size;
     // Per post: the sum of its clauses' impacts (integers: exact in any
-    // order), and which clauses it matches.
-    const total = new Map();
-    const matched = new Map();
-    clauses.forEach((clause, c) => {
-      const mine = new Map();
-      for (const list of clause.lists) {
-        const { ids, values } = list;
+    // order), and how many clauses it matches.
+    const total = new Float64Array(size);
+    const matched = new Uint16Array(size);
+    const touched = [];
+    const mine = new Float64Array(size); // this clause's value per post
+    const state = new Uint8Array(size); // 0: not in this clause, 1: exact match, 2: extra only
+    for (const clause of clauses) {
+      const hit = [];
+      for (const { ids, values } of clause.lists) {
         for (let i = 0; i < ids.length; i++) {
-          if (clause.phrase && !clause.phrase.has(ids[i])) continue;
-          mine.set(ids[i], (mine.get(ids[i]) ?? 0) + values[i]);
+          const id = ids[i];
+          if (clause.phrase && !clause.phrase.has(id)) continue;
+          if (state[id] === 0) {
+            state[id] = 1;
+            mine[id] = 0;
+            hit.push(id);
+          }
+          mine[id] += values[i];
         }
       }
       // Type-ahead and typo matches: the best one per post, scaled down,
       // only for posts without an exact match of the clause.
-      const best = new Map();
-      for (const list of clause.extra) {
-        for (let i = 0; i < list.ids.length; i++) {
-          const id = list.ids[i];
-          const v = list.values[i] * clause.weight;
-          if (!mine.has(id) && v > (best.get(id) ?? -1)) best.set(id, v);
+      for (const { ids, values } of clause.extra) {
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i];
+          const v = values[i] * clause.weight;
+          if (state[id] === 0) {
+            state[id] = 2;
+            mine[id] = v;
+            hit.push(id);
+          } else if (state[id] === 2 && v > mine[id]) mine[id] = v;
         }
       }
-      for (const [id, v] of best) mine.set(id, v);
       const times = rule.qtf ? clause.count : 1; // coord.WordsOr: query term frequency
-      for (const [id, v] of mine) {
-        total.set(id, (total.get(id) ?? 0) + v * times);
-        matched.set(id, (matched.get(id) ?? 0) + 1);
+      for (const id of hit) {
+        if (matched[id] === 0) touched.push(id);
+        total[id] += mine[id] * times;
+        matched[id]++;
+        state[id] = 0;
       }
-    });
+    }
     const n = clauses.length;
     const operator = plan.operator === "words" ? rule.rule : plan.operator === "or" ? "sum" : "and";
-    const scores = new Map();
     const grouped = operator === "words" && (n > 1 || (rule.qtf && clauses[0].count > 1));
-    plan.allFirst = grouped && rule.allFirst ? new Set() : null;
-    for (const [id, t] of total) {
-      const m = matched.get(id);
-      if (plan.allFirst && m === n) plan.allFirst.add(id);
-      let s = t / scale;
+    const all = grouped && rule.allFirst ? new Uint8Array(size) : null;
+    const score = total; // reused in place: each post's total is read once, then replaced
+    const ids = [];
+    for (const id of touched) {
+      const m = matched[id];
+      if (all && m === n) all[id] = 1;
       if (operator === "and" && m < n) continue;
+      let s = total[id] / scale;
       if (grouped) {
         // coord.CoordMatcher.score: quantize(S * (1 + coord * m / n)), op for op.
         s = Math.floor(s * (1 + (rule.coord * m) / n) * scale + 0.5) / scale;
       }
-      scores.set(id, s);
+      score[id] = s;
+      ids.push(id);
     }
-    return scores;
+    return { ids, score, all };
   }
 
   /** Posts holding the terms of `lists` at consecutive positions of one field. */
@@ -743,16 +804,30 @@ export class SearchIndex {
   }
 }
 
-function hasId(list, id) {
-  let lo = 0;
-  let hi = list.ids.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (list.ids[mid] === id) return true;
-    if (list.ids[mid] < id) lo = mid + 1;
-    else hi = mid - 1;
+/** The first `k` of `items` in the order of `compare` (a total order), without sorting them all. */
+function firstInOrder(items, compare, k) {
+  if (!(Number.isInteger(k) && k >= 1 && k <= 64)) return [...items].sort(compare).slice(0, k);
+  const best = [];
+  for (const x of items) {
+    if (best.length === k && compare(x, best[k - 1]) >= 0) continue;
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(best[mid], x) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    best.splice(lo, 0, x);
+    if (best.length > k) best.pop();
   }
-  return false;
+  return best;
+}
+
+/** Number of leading UTF-16 units `a` and `b` share. */
+function commonPrefix(a, b) {
+  let n = 0;
+  while (n < a.length && n < b.length && a.charCodeAt(n) === b.charCodeAt(n)) n++;
+  return n;
 }
 
 function lowerBound(terms, key) {
