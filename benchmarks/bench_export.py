@@ -48,18 +48,8 @@ from corpus import replicate  # noqa: E402
 from searchkit.config import Config  # noqa: E402
 from searchkit.export import export_site  # noqa: E402
 from searchkit.indexer import update_index  # noqa: E402
+from searchkit.webserve import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FIRST = "kubernetes security"
 LATER = [
     "gke release notes", "cilium network policy", "argo cd", "helm chart", "istio ambient",
@@ -129,7 +119,7 @@ def measure_browser(out: Path) -> dict:
 
     (out / "bench-harness.html").write_text(HARNESS, encoding="utf-8")
     with server_process(out) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.goto(url + "bench-harness.html")
         page.wait_for_function("window.benchReady === true")

@@ -27,6 +27,20 @@ from pathlib import Path
 
 TYPES = {".js": "text/javascript", ".json": "application/json", ".css": "text/css",
          ".html": "text/html; charset=utf-8"}  # fmt: skip
+# Debian's Chromium, and the flags the browser tests and benchmarks/bench_export.py
+# launch it with (headless, no sandbox in containers, no background traffic that
+# would add requests or time to what they measure).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Files under data-<hash>/ never change once written (searchkit.export).
 IMMUTABLE = re.compile(r"^/(?:[^?#]*/)?data-[0-9a-f]+/")
 

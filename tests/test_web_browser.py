@@ -14,19 +14,10 @@ from pathlib import Path
 import pytest
 from _webclient import CONTENT, build_export, cli_query, export_paths, top
 
+from searchkit import webserve
 from searchkit.webserve import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = Path(webserve.CHROMIUM)
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 XSS = Path(__file__).resolve().parent / "fixtures" / "xss"
 
@@ -51,7 +42,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=webserve.CHROMIUM_ARGS)
         yield b
         b.close()
 
