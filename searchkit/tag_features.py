@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .schema import TEXT_FIELDS, analyze
+from .schema import TEXT_FIELDS, analyze, indexed_texts
 
 if TYPE_CHECKING:
     from .content import Post
@@ -45,8 +45,9 @@ def field_texts(post: Post) -> dict[str, str]:
 def term_counts(post: Post) -> Counter[str]:
     """Field-weighted counts of analysed words and bigrams, plus metadata tokens."""
     counts: Counter[str] = Counter()
+    texts = indexed_texts(field_texts(post))  # as the index counts them: a tldr once
     for f in TEXT_FIELDS:
-        toks = analyze(post.text(f.name) or "")
+        toks = analyze(texts[f.name])
         for t in toks:
             counts[t] += f.weight
         for a, b in zip(toks, toks[1:], strict=False):

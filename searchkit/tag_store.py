@@ -24,7 +24,8 @@ from .tag_features import Vectorizer
 from .tagging import FEATURES, Base, TagModel
 
 MODEL_JSON = "tags-model.json"
-FORMAT = 1
+# 2: the model's text counts a tldr that starts the summary once (as the index does).
+FORMAT = 2
 _BASE_ARRAYS = (
     "W", "b", "Y", "dates", "prior", "named_precision", "title_precision", "cooc",
     "sources", "source_rates", "kinds", "kind_rates",

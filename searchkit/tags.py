@@ -45,7 +45,10 @@ def train(content: Path, index: Path, *, log: Log | None = None) -> TagModel:
 
 def stale_reason(content: Path, index: Path, loaded: LoadResult | None = None) -> str | None:
     """Why the stored model must be retrained, or None when it is current."""
-    doc = read_model_meta(index)
+    try:
+        doc = read_model_meta(index)
+    except ModelError:  # unreadable, or written by another searchkit version
+        return "the stored tag model cannot be used by this searchkit"
     if doc is None:
         return "there is no tag model yet"
     made = model_path(index).stat().st_mtime

@@ -214,3 +214,20 @@ def test_cli_eval_and_report(tmp_path):
     data = json.loads(res.stdout)
     assert data["tags"] == {"kubernetes": 8, "databases": 8, "networking": 8}
     assert data["untagged"] == 3
+
+
+def test_a_model_from_another_version_is_retrained(trained, tmp_path):
+    root, index = trained
+    import json
+    import shutil
+
+    site, idx = tmp_path / "content", tmp_path / "index"
+    shutil.copytree(root, site)
+    shutil.copytree(index, idx)
+    doc = json.loads((idx / "tags-model.json").read_text())
+    doc["format"] = 1
+    (idx / "tags-model.json").write_text(json.dumps(doc))
+    said: list[str] = []
+    model = fresh_model(site, idx, log=said.append)
+    assert any("cannot be used by this searchkit" in s for s in said)
+    assert model.tags and json.loads((idx / "tags-model.json").read_text())["format"] != 1
