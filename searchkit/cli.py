@@ -208,41 +208,18 @@ def query(
         searchkit query gitops --tag kubernetes -n 5
         searchkit query 'kind:release flux date:2025' --facets
     """
-    result = _search_fresh(
-        cfg, " ".join(words), limit=limit, tags=tags, source=source, kind=kind,
-        since=since, until=until, sort=sort, drafts=drafts, facets=facets,
-        fuzzy_fallback=fuzzy_fallback, syntax=not plain,
+    from .store import check_in_background
+
+    fresh = check_in_background(cfg.content, cfg.index)  # before Whoosh loads
+    from .search import search_fresh
+
+    result = search_fresh(
+        cfg.index, " ".join(words), fresh=fresh, refresh=lambda: _refresh_index(cfg),
+        limit=limit, tags=tags, source=source, kind=kind, since=since, until=until,
+        sort=sort, drafts=drafts, facets=facets, fuzzy_fallback=fuzzy_fallback,
+        syntax=not plain,
     )  # fmt: skip
     _print_result(result, as_json)
-
-
-def _search_fresh(cfg: Config, text: str, **options):
-    """Search the index, brought up to date first if the content changed.
-
-    A forked child scans the content (10,000 posts: ~100 ms here) while this
-    process imports Whoosh and searches the index as it is, which is almost
-    always up to date; only if the child finds it was not (or it could not be
-    searched) does the index get updated and the search run again.
-    """
-    fresh = in_child(fresh_generation, cfg.content, cfg.index)
-    from .schema import SCHEMA_VERSION
-    from .search import open_searcher
-
-    def run():
-        with open_searcher(cfg.index) as searcher:
-            return searcher.generation.name, searcher.search(text, **options)
-
-    try:
-        gen, result = run()
-    except Exception as exc:  # no index, an old one, a bad query: decided after the check
-        gen, result = None, exc
-    if gen is None or fresh() != [gen, SCHEMA_VERSION]:
-        _refresh_index(cfg)
-        if gen is None or store_generation(cfg.index) != gen:
-            gen, result = run()
-    if isinstance(result, Exception):
-        raise result
-    return result
 
 
 @cli.command()
@@ -270,19 +247,6 @@ def related(cfg: Config, path: str, limit: int, as_json: bool, drafts: bool):
     _print_result(result, as_json)
 
 
-def fresh_generation(content: Path, index: Path) -> list | None:
-    from .store import fresh_generation
-
-    return fresh_generation(content, index)
-
-
-def store_generation(index: Path) -> str | None:
-    from .store import current_generation
-
-    gen = current_generation(index)
-    return gen.name if gen else None
-
-
 _MAIN = False  # set by main(): this process is the command, not a test runner
 
 
@@ -301,40 +265,6 @@ def _exit_now_if_main(code: int) -> None:
     except BrokenPipeError:  # e.g. `searchkit query ... | head -1`
         code = code or 1
     os._exit(code)
-
-
-def in_child(func, *args):
-    """Start ``func(*args)`` in a forked child; return a function that waits for its result.
-
-    The freshness check of a query stats every post (10,000 posts: ~100 ms
-    here), which a child does on the second core while this process imports
-    Whoosh and searches. The result must be JSON. Without fork, or once threads
-    exist (forking then is unsafe), it simply runs here.
-    """
-    import threading
-
-    if not hasattr(os, "fork") or threading.active_count() > 1:
-        result = func(*args)
-        return lambda: result
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: compute, write, leave without running any cleanup
-        status = 1
-        try:
-            os.close(read_end)
-            os.write(write_end, json.dumps(func(*args)).encode())
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write_end)
-
-    def wait():
-        with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        return json.loads(data) if status == 0 and data else None
-
-    return wait
 
 
 def _refresh_index(cfg: Config) -> None:

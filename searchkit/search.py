@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from heapq import heappush, heapreplace
 from pathlib import Path
@@ -440,9 +440,55 @@ def _spans(marked: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(out), spans
 
 
+def search_fresh(
+    index_dir: Path | str,
+    text: str = "",
+    *,
+    fresh: Callable[[], list | None],
+    refresh: Callable[[], None],
+    **options,
+) -> SearchResult:
+    """`Searcher.search` on an index brought up to date first if the content changed.
+
+    ``fresh()`` waits for a freshness check started before Whoosh was
+    imported (`store.check_in_background`); ``refresh()`` updates the index.
+    The index is searched as it is while the check runs, since it is almost
+    always up to date; only if the check finds it was not (or it could not be
+    searched) is it refreshed and searched again. Nothing is returned or
+    raised before the check is done.
+    """
+    from .schema import SCHEMA_VERSION
+
+    def run() -> tuple[str, SearchResult]:
+        with open_searcher(index_dir) as searcher:
+            return searcher.generation.name, searcher.search(text, **options)
+
+    gen: str | None
+    try:
+        gen, result = run()
+    except Exception as exc:  # no index, an old one, a bad query: decided after the check
+        gen, result = None, exc
+    if gen is None or fresh() != [gen, SCHEMA_VERSION]:
+        refresh()
+        live = store.current_generation(Path(index_dir))
+        if gen is None or live is None or live.name != gen:
+            gen, result = run()
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
 def open_searcher(index_dir: Path | str, **kwargs) -> Searcher:
     """Open the live generation of the index in ``index_dir`` for searching."""
     return Searcher(index_dir, **kwargs)
 
 
-__all__ = ["Hit", "SearchResult", "Searcher", "open_searcher", "parse_day", "FIELD_ALIASES"]
+__all__ = [
+    "Hit",
+    "SearchResult",
+    "Searcher",
+    "open_searcher",
+    "search_fresh",
+    "parse_day",
+    "FIELD_ALIASES",
+]

@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -181,6 +181,50 @@ def fresh_generation(content_dir: Path | str, index_dir: Path | str) -> list | N
     gen = current_generation(Path(index_dir))
     version = None if gen is None else stamp_version(gen, scan_posts(content_dir))
     return None if version is None else [gen.name, version]
+
+
+def check_in_background(
+    content_dir: Path | str, index_dir: Path | str
+) -> Callable[[], list | None]:
+    """Start `fresh_generation` in a forked child; returns a function that waits for it.
+
+    The check stats every post (10,000 posts: ~100 ms here), which the child
+    does on the other core while the caller imports Whoosh and searches (see
+    `search.search_fresh`).
+    """
+    return in_child(fresh_generation, content_dir, index_dir)
+
+
+def in_child(func, *args):
+    """Start ``func(*args)`` in a forked child; return a function that waits for its result.
+
+    The result must be JSON. Without fork, or once threads exist (forking
+    then is unsafe), it simply runs here.
+    """
+    import threading
+
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        result = func(*args)
+        return lambda: result
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, write, leave without running any cleanup
+        status = 1
+        try:
+            os.close(read_end)
+            os.write(write_end, json.dumps(func(*args)).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+
+    def wait():
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        return json.loads(data) if status == 0 and data else None
+
+    return wait
 
 
 def write_json_atomic(path: Path, data: object) -> None:

@@ -80,7 +80,7 @@ def test_index_summary_and_strict(site, tmp_path):
 
 
 def test_in_child_returns_the_childs_result_or_runs_inline():
-    from searchkit.cli import in_child
+    from searchkit.store import in_child
 
     assert in_child(sorted, [3, 1, 2])() == [1, 2, 3]
     assert in_child(len, "abc")() == 3

@@ -171,3 +171,27 @@ def test_bulk_length_reader_agrees_with_whoosh(index):
                 assert docs
                 for d in docs:
                     assert lengths(d) == leaf.doc_field_length(d, name)
+
+
+def test_search_fresh_searches_at_once_and_refreshes_only_when_stale(site, tmp_path):
+    from searchkit.search import search_fresh
+    from searchkit.store import check_in_background
+
+    index = tmp_path / "index"
+    calls = []
+
+    def search(text):
+        def refresh():
+            calls.append(text)
+            update_index(site, index)
+
+        fresh = check_in_background(site, index)
+        return search_fresh(index, text, fresh=fresh, refresh=refresh)
+
+    assert search("prometheus").total == 1 and calls == ["prometheus"]  # no index yet
+    assert search("prometheus").total == 1 and calls == ["prometheus"]  # fresh: no refresh
+    (site / "posts/new.md").write_text("---\ntitle: Prometheus quokka\n---\n")
+    assert search("prometheus").total == 2 and calls[-1] == "prometheus"
+    with pytest.raises(QueryError):  # raised once the index is known to be current
+        search_fresh(index, "x", fresh=check_in_background(site, index),
+                     refresh=lambda: None, since="someday")  # fmt: skip
