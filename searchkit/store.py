@@ -198,16 +198,26 @@ def check_in_background(
 def in_child(func, *args):
     """Start ``func(*args)`` in a forked child; return a function that waits for its result.
 
-    The result must be JSON. Without fork, or once threads exist (forking
-    then is unsafe), it simply runs here.
+    The result must be JSON. Without fork, when fork fails, or once threads
+    exist (forking then is unsafe), it simply runs here.
     """
     import threading
 
     if not hasattr(os, "fork") or threading.active_count() > 1:
         result = func(*args)
         return lambda: result
-    read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:  # out of descriptors: run it here instead
+        result = func(*args)
+        return lambda: result
+    try:
+        pid = os.fork()
+    except OSError:  # out of processes: run it here instead
+        os.close(read_end)
+        os.close(write_end)
+        result = func(*args)
+        return lambda: result
     if pid == 0:  # the child: compute, write, leave without running any cleanup
         status = 1
         try:

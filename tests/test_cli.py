@@ -79,11 +79,17 @@ def test_index_summary_and_strict(site, tmp_path):
     assert run_cli(*args, "--strict").exit_code == 2
 
 
-def test_in_child_returns_the_childs_result_or_runs_inline():
+def test_in_child_returns_the_childs_result_or_runs_inline(monkeypatch):
     from searchkit.store import in_child
 
     assert in_child(sorted, [3, 1, 2])() == [1, 2, 3]
     assert in_child(len, "abc")() == 3
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr("os.fork", no_fork)
+    assert in_child(sorted, [2, 1])() == [1, 2]
 
 
 def test_a_query_sees_an_edit_made_right_after_indexing(site, tmp_path):
