@@ -66,18 +66,15 @@ class CoordMatcher(Matcher):
         acc: dict[int, list] = {}
         for i, times, m in children:
             bit = 1 << i
-            leaf_term = m.term() if m.is_leaf() else None
             while m.is_active():
                 d = m.id()
-                terms = [leaf_term] if leaf_term else list(m.matching_terms(d))
                 e = acc.get(d)
                 score = m.score() * times
                 if e is None:
-                    acc[d] = [score, bit, terms]
+                    acc[d] = [score, bit]
                 else:
                     e[0] += score  # exact: field scores are multiples of 1/SCORE_SCALE
                     e[1] |= bit
-                    e[2] += terms
                 m.next()
         self._ids = sorted(acc)
         self._data = [acc[d] for d in self._ids]
@@ -121,15 +118,15 @@ class CoordMatcher(Matcher):
         return iter(())
 
     def matching_terms(self, id=None):
-        if id is None or id == self.id():
-            return iter(self._data[self._pos][2])
+        # Not recorded per post: snippets take their words from the query
+        # (`search.Searcher._snippet_words`), so nothing here asks for them.
         return iter(())
 
     def weight(self) -> float:
         return self.score()
 
     def score(self) -> float:
-        total, mask, _ = self._data[self._pos]
+        total, mask = self._data[self._pos]
         matched = mask.bit_count()
         score = quantize(total * (1 + self._coord * matched / self._n))
         if self.tier and matched == self._n:

@@ -64,6 +64,9 @@ TEXT_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in TEXT_FIELDS)
 
 # Where a plain excerpt of a post comes from: the first of these that is not empty.
 EXCERPT_FIELDS: tuple[str, ...] = ("tldr", "summary", "body")
+# Where a highlighted snippet comes from: the first of these holding a query word
+# (the summary first: it is the longest text written to be read out of context).
+SNIPPET_FIELDS: tuple[str, ...] = ("summary", "tldr", "body", "title")
 
 
 def indexed_texts(texts: dict[str, str]) -> dict[str, str]:

@@ -39,12 +39,12 @@ from .schema import (
     COORD,
     EXCERPT_FIELDS,
     FIELD_ALIASES,
+    SNIPPET_FIELDS,
     TEXT_FIELD_NAMES,
     marked_tokens,
 )
 from .scoring import WeightedBM25F
 
-SNIPPET_FIELDS = ("summary", "tldr", "body", "title")
 SNIPPET_CHARS = 220
 _OPEN, _CLOSE = "\x02", "\x03"
 

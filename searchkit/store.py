@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -272,8 +273,6 @@ def new_generation(index_dir: Path, base: Path | None) -> Path:
             try:
                 os.link(src, gen / src.name)
             except OSError:
-                import shutil
-
                 shutil.copy2(src, gen / src.name)
     crash_point("copied")
     return gen
@@ -299,8 +298,6 @@ def remove_stale_generations(index_dir: Path) -> None:
     A query that still has an old generation open keeps reading it: on
     POSIX, removed files stay readable while open.
     """
-    import shutil  # not on the query path: it imports bz2 and lzma
-
     live = current_generation(index_dir)
     for gen in Path(index_dir).glob(f"{GEN_PREFIX}*"):
         if gen != live:

@@ -30,43 +30,38 @@ def _only_added_lines(before: bytes, after: bytes, changed: dict[bytes, bytes]) 
     assert after == expected
 
 
-def test_yaml_block_list_keeps_comments_quotes_and_body(posts):
-    f = posts / "yaml-block.md"
-    before = f.read_bytes()
-    after = add_tags(before, NEW)
-    _only_added_lines(before, after, {
-        b'  - "deployments"   # trailing comment\n':
+# (file, tags added, the one line that changes: before, after)
+EDITS = {
+    "yaml block list keeps comments, quotes and body": (
+        "yaml-block.md", NEW,
+        b'  - "deployments"   # trailing comment\n',
         b'  - "deployments"   # trailing comment\n  - "observability"\n  - "ci/cd"\n',
-    })  # fmt: skip
-
-
-def test_yaml_flow_list(posts):
-    before = (posts / "yaml-flow.md").read_bytes()
-    _only_added_lines(before, add_tags(before, NEW), {
-        b"tags: [nginx, caching]\n": b"tags: [nginx, caching, observability, ci/cd]\n",
-    })  # fmt: skip
-
-
-def test_yaml_without_tags_gets_one_line(posts):
-    before = (posts / "yaml-none.md").read_bytes()
-    _only_added_lines(before, add_tags(before, ["yes", "1.0", "kubernetes"]), {
-        b"post_kind: link\n": b'post_kind: link\ntags: ["yes", "1.0", kubernetes]\n',
-    })  # fmt: skip
-
-
-def test_toml_array_before_a_table(posts):
-    before = (posts / "toml-post.md").read_bytes()
-    _only_added_lines(before, add_tags(before, NEW), {
-        b"tags = [\"supply-chain\", 'security']\n":
+    ),
+    "yaml flow list": (
+        "yaml-flow.md", NEW,
+        b"tags: [nginx, caching]\n", b"tags: [nginx, caching, observability, ci/cd]\n",
+    ),
+    "yaml without tags gets one line, quoted where YAML would misread": (
+        "yaml-none.md", ["yes", "1.0", "kubernetes"],
+        b"post_kind: link\n", b'post_kind: link\ntags: ["yes", "1.0", kubernetes]\n',
+    ),
+    "toml array before a table": (
+        "toml-post.md", NEW,
+        b"tags = [\"supply-chain\", 'security']\n",
         b"tags = [\"supply-chain\", 'security', \"observability\", \"ci/cd\"]\n",
-    })  # fmt: skip
+    ),
+    "json multiline array": (
+        "json-post.md", NEW,
+        b'    "alerting"\n', b'    "alerting",\n    "observability",\n    "ci/cd"\n',
+    ),
+}  # fmt: skip
 
 
-def test_json_multiline_array(posts):
-    before = (posts / "json-post.md").read_bytes()
-    _only_added_lines(before, add_tags(before, NEW), {
-        b'    "alerting"\n': b'    "alerting",\n    "observability",\n    "ci/cd"\n',
-    })  # fmt: skip
+@pytest.mark.parametrize("name", EDITS)
+def test_the_one_tags_line_changes_and_nothing_else(posts, name):
+    file, tags, old, new = EDITS[name]
+    before = (posts / file).read_bytes()
+    _only_added_lines(before, add_tags(before, tags), {old: new})
 
 
 def test_crlf_file_stays_crlf(posts):
