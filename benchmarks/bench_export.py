@@ -9,7 +9,7 @@ With ``--scale N`` (N above the corpus size) the corpus is replicated to N
 posts (`benchmarks/corpus.py`). Prints the index and export times, the
 export's bytes on disk (raw and gzip), and, measured in Debian's Chromium
 against a local server that sends the export's .gz files with
-``Content-Encoding: gzip`` (`searchkit.webserve`, in its own process; like
+``Content-Encoding: gzip`` (`searchkit.export.webserve`, in its own process; like
 nginx or a CDN it keeps connections alive, sets TCP_NODELAY and serves
 connections in parallel): the bytes transferred and
 the milliseconds for the first query (client code + metadata + the shards
@@ -46,9 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import replicate  # noqa: E402
 
 from searchkit.config import Config  # noqa: E402
-from searchkit.export import export_site  # noqa: E402
-from searchkit.indexer import update_index  # noqa: E402
-from searchkit.webserve import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from searchkit.export.webserve import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from searchkit.export.writer import export_site  # noqa: E402
+from searchkit.indexing.build import update_index  # noqa: E402
 
 FIRST = "kubernetes security"
 LATER = [
@@ -133,7 +133,7 @@ def measure_browser(out: Path) -> dict:
 
 @contextlib.contextmanager
 def server_process(folder: Path):
-    """`searchkit.webserve` in its own process, as a static server would be.
+    """`searchkit.export.webserve` in its own process, as a static server would be.
 
     In a thread of this process it shared the interpreter with the Playwright
     driver (10,000 posts: later-query median 38 ms in a thread, 34 ms apart).
@@ -142,7 +142,7 @@ def server_process(folder: Path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "searchkit.webserve", str(folder), "--port", str(port)],
+        [sys.executable, "-m", "searchkit.export.webserve", str(folder), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
@@ -191,7 +191,7 @@ def main() -> None:
         update_index(cfg.content, cfg.index)
         print(f"index: {time.perf_counter() - t:.1f} s")
         if args.reuse_export and (work / "out" / "searchkit.json").is_file():
-            client = (REPO / "searchkit" / "web" / "searchkit.js").read_bytes()
+            client = (REPO / "searchkit" / "export" / "web" / "searchkit.js").read_bytes()
             (work / "out" / "searchkit.js").write_bytes(client)
             (work / "out" / "searchkit.js.gz").write_bytes(gzip.compress(client, 9, mtime=0))
             print("export: reusing the kept export (with the current client)")

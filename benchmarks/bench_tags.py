@@ -27,9 +27,9 @@ def main() -> int:
     if not args.corpus.is_dir():
         print(f"skipped: corpus not found: {args.corpus}")
         return 0
-    from searchkit.content import load_posts
-    from searchkit.tag_store import load_model
-    from searchkit.tags import train
+    from searchkit.site.posts import load_posts
+    from searchkit.tagging.store import load_model
+    from searchkit.tagging.workflow import train
 
     posts = load_posts(args.corpus).posts
     with tempfile.TemporaryDirectory() as tmp:

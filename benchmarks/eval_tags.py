@@ -25,8 +25,8 @@ def main() -> int:
     if not args.corpus.is_dir():
         print(f"skipped: corpus not found: {args.corpus}")
         return 0
-    from searchkit.content import load_posts
-    from searchkit.tag_eval import evaluate, format_result
+    from searchkit.site.posts import load_posts
+    from searchkit.tagging.evaluate import evaluate, format_result
 
     posts = load_posts(args.corpus).posts
     failed = False

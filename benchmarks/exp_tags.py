@@ -14,8 +14,8 @@ from collections import Counter
 
 import numpy as np
 
-from searchkit.content import load_posts
-from searchkit.tag_features import (
+from searchkit.site.posts import load_posts
+from searchkit.tagging.features import (
     Vectorizer,
     lexical_matrix,
     tag_stem_key,

@@ -7,7 +7,7 @@ Usage::
     PYTHONPATH=. python benchmarks/ir_tune.py /work/shared/ir/cranfield --part grid --k1 1.2,1.6
 
 Each document becomes a post (title -> title, text -> summary) in a temporary
-content folder, indexed by `searchkit.indexer.update_index`; every query runs
+content folder, indexed by `searchkit.indexing.build.update_index`; every query runs
 through `Searcher.search(..., syntax=False)` (the library's plain-words mode,
 so ``?``, ``(`` or ``:`` in a query are just punctuation). Prints nDCG@10,
 MRR@10 and Recall@100 with trec_eval conventions: graded gains, linear gain,
@@ -175,7 +175,7 @@ def whoosh_baseline(coll: Collection, tmp: Path) -> dict[str, dict[str, list[str
     """Untuned Whoosh: TEXT() fields, BM25F(), MultifieldParser, AND and OR groups."""
     from whoosh import fields, index, qparser
 
-    from searchkit.query import plain_words
+    from searchkit.search.query import plain_words
 
     schema = fields.Schema(id=fields.ID(stored=True), title=fields.TEXT(), text=fields.TEXT())
     ix = index.create_in(str(tmp), schema)
@@ -203,7 +203,7 @@ def row(label: str, m: dict[str, float], base: dict[str, float] | None = None) -
 
 
 def build_index(coll: Collection, tmp: Path) -> tuple[Path, dict[str, str]]:
-    from searchkit.indexer import update_index
+    from searchkit.indexing.build import update_index
 
     content, index_dir = tmp / "content", tmp / "index"
     content.mkdir()
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, run in base_runs.items():
             base = evaluate(run, coll.qrels)  # the OR group, printed last, is the reference
             print(row(label, base))
-        from searchkit.search import open_searcher
+        from searchkit.search.searcher import open_searcher
 
         index_dir, ids = build_index(coll, tmp)
         with open_searcher(index_dir) as s:

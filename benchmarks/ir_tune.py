@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ir_eval  # noqa: E402
 
 from searchkit import schema  # noqa: E402
-from searchkit.scoring import WeightedBM25F  # noqa: E402
-from searchkit.search import open_searcher  # noqa: E402
+from searchkit.search.scoring import WeightedBM25F  # noqa: E402
+from searchkit.search.searcher import open_searcher  # noqa: E402
 
 
 def run(coll, index_dir, ids, *, B=None, K1=None, weights=None, coord=None, group=None):
@@ -37,7 +37,7 @@ def run(coll, index_dir, ids, *, B=None, K1=None, weights=None, coord=None, grou
     with open_searcher(index_dir, weighting=weighting) as s:
         s.coord = schema.COORD if coord is None else coord
         if group is not None:
-            from searchkit import query
+            from searchkit.search import query
 
             parse = s.parse
             s.parse = lambda text, syntax=True: query.parse_query(  # type: ignore[method-assign]
@@ -103,7 +103,7 @@ class RobertsonIDF(WeightedBM25F):
 
 
 def tune_qtf(coll, tmp: Path) -> None:
-    from searchkit.query import WordsOr
+    from searchkit.search.query import WordsOr
 
     index_dir, ids = ir_eval.build_index(coll, tmp)
     WordsOr.QTF = True
@@ -118,7 +118,7 @@ def tune_grid(coll, tmp: Path, args) -> None:
     """Every combination of the listed values (title weight, B, K1, COORD, query tf)."""
     import itertools
 
-    from searchkit.query import WordsOr
+    from searchkit.search.query import WordsOr
 
     index_dir, ids = ir_eval.build_index(coll, tmp)
     grid = itertools.product(args.title, args.b, args.k1, args.coord, args.qtf)
@@ -136,8 +136,8 @@ def tune_phrase(coll, tmp: Path, args) -> None:
     cannot reproduce it. Measured to know what that costs."""
     from whoosh import query as Q
 
-    from searchkit import query as sq
     from searchkit.schema import TEXT_FIELD_NAMES, analyze
+    from searchkit.search import query as sq
 
     index_dir, ids = ir_eval.build_index(coll, tmp)
     w = {**schema.FIELD_WEIGHTS, "title": args.title[0]}
@@ -164,7 +164,7 @@ def tune_phrase(coll, tmp: Path, args) -> None:
 
 
 def tune_tier(coll, tmp: Path, args) -> None:
-    from searchkit import coord
+    from searchkit.search import coord
 
     index_dir, ids = ir_eval.build_index(coll, tmp)
     for tier in (False, True):
@@ -207,7 +207,7 @@ def tune_extra(coll, tmp: Path) -> None:
     schema.FoldStopStemFilter.__init__ = init
     index_dir, ids = ir_eval.build_index(coll, tmp / "sk")
     show("+ sklearn stop words", run(coll, index_dir, ids))
-    from searchkit.query import WordsOr
+    from searchkit.search.query import WordsOr
 
     WordsOr.QTF = True
     show("+ sklearn stop words, query tf", run(coll, index_dir, ids))

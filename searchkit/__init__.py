@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from ._lazy_whoosh import install as _defer_whoosh_morphology
+from searchkit._lazy_whoosh import install as _defer_whoosh_morphology
 
 _defer_whoosh_morphology()

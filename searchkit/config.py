@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .errors import ConfigError
+from searchkit.errors import ConfigError
 
 CONFIG_NAME = "searchkit.toml"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from searchkit.cli import cli
+from searchkit.cli.main import cli
 from searchkit.config import Config
-from searchkit.export import export_site
-from searchkit.indexer import update_index
+from searchkit.export.writer import export_site
+from searchkit.indexing.build import update_index
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"
@@ -60,7 +60,7 @@ def export_paths(config: Config) -> list[str]:
     meta = json.loads((Path(config.index).parent / "out" / "searchkit.json").read_text())
     from whoosh import index as whoosh_index
 
-    from searchkit import store
+    from searchkit.indexing import store
 
     ix = whoosh_index.open_dir(str(store.current_generation(Path(config.index))))
     with ix.reader() as r:

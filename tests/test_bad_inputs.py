@@ -13,8 +13,8 @@ import sys
 import pytest
 from conftest import FIXTURES, REPO
 
-from searchkit.indexer import update_index
-from searchkit.search import open_searcher
+from searchkit.indexing.build import update_index
+from searchkit.search.searcher import open_searcher
 
 EXPECTED = json.loads((FIXTURES / "bad-inputs" / "expected.json").read_text())
 

@@ -6,7 +6,7 @@ import click
 import pytest
 from conftest import REPO, run_cli, run_process
 
-from searchkit.cli import cli
+from searchkit.cli.main import cli
 
 
 def all_commands(group=cli, prefix=()):
@@ -31,7 +31,7 @@ def test_query_never_imports_scikit_learn(site, tmp_path):
     index = tmp_path / "index"
     code = (
         "import sys\n"
-        "from searchkit.cli import cli\n"
+        "from searchkit.cli.main import cli\n"
         f"args = ['query', 'gitops', '--content', {str(site)!r}, '--index', {str(index)!r}]\n"
         "try:\n    cli.main(args, standalone_mode=False)\nexcept SystemExit:\n    pass\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy'))\n"
@@ -79,17 +79,21 @@ def test_index_summary_and_strict(site, tmp_path):
     assert run_cli(*args, "--strict").exit_code == 2
 
 
-def test_in_child_returns_the_childs_result_or_runs_inline(monkeypatch):
-    from searchkit.store import in_child
+def test_freshness_check_in_a_child_or_inline(site, tmp_path, monkeypatch):
+    from searchkit.indexing import update_index
+    from searchkit.indexing.freshness import check_in_background
 
-    assert in_child(sorted, [3, 1, 2])() == [1, 2, 3]
-    assert in_child(len, "abc")() == 3
+    index = tmp_path / "index"
+    assert check_in_background(site, index)().reason == "no index yet"
+    update_index(site, index)
+    assert check_in_background(site, index)().reason == ""
 
     def no_fork():
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr("os.fork", no_fork)
-    assert in_child(sorted, [2, 1])() == [1, 2]
+    (site / "posts/new.md").write_text("---\ntitle: New\n---\n")
+    assert check_in_background(site, index)().reason == "posts were added or removed"
 
 
 def test_a_query_sees_an_edit_made_right_after_indexing(site, tmp_path):
@@ -118,7 +122,7 @@ def test_query_process_exit_codes_and_output(site, tmp_path):
 
 def test_whoosh_morphology_loads_only_when_used():
     code = (
-        "import sys, searchkit.search\n"
+        "import sys, searchkit.search.searcher\n"
         "from whoosh.lang.morph_en import variations\n"
         "print(type(sys.modules['whoosh.lang.morph_en']).__name__)\n"
         "print('renders' in variations('render'))\n"

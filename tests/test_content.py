@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from searchkit.content import iter_post_files, load_posts, parse_post, post_id
+from searchkit.site import iter_post_files, load_posts, parse_post, post_id
 
 
 def parse(text: str | bytes):

@@ -14,15 +14,15 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from searchkit import export as export_mod
 from searchkit import schema as S
-from searchkit.cli import cli
+from searchkit.cli.main import cli
 from searchkit.config import Config
-from searchkit.content import Post
 from searchkit.errors import ExportError
-from searchkit.export import export_site
-from searchkit.packing import deltas, pack, unpack
-from searchkit.urls import expand_permalink, is_safe_url, post_url
+from searchkit.export import writer as export_mod
+from searchkit.export.packing import deltas, pack, unpack
+from searchkit.export.writer import export_site
+from searchkit.site.posts import Post
+from searchkit.site.urls import expand_permalink, is_safe_url, post_url
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -152,7 +152,7 @@ def test_a_second_export_replaces_the_data_and_removes_the_old(tmp_path, monkeyp
     assert export_site(config, out).files > 0  # unchanged: same data folder
     assert json.loads((out / "searchkit.json").read_text())["data"] == first
     (content / "links" / "sidecarless-service-mesh-ambient-mode.md").unlink()
-    from searchkit.indexer import update_index
+    from searchkit.indexing.build import update_index
 
     update_index(config.content, config.index)
     export_site(config, out)
@@ -197,7 +197,7 @@ def test_a_failed_data_write_leaves_no_partial_folder(tmp_path, monkeypatch):
 def test_a_query_rule_the_client_cannot_mirror_is_refused(tmp_path, monkeypatch):
     from whoosh import query as Q
 
-    import searchkit.query as query_mod
+    import searchkit.search.query as query_mod
 
     def dismax(text, schema):
         return Q.DisjunctionMax([Q.Term("title", "alpha"), Q.Term("body", "alpha")])
@@ -266,7 +266,7 @@ def test_export_without_content_is_a_usage_error(tmp_path):
 
 def test_config_permalink_reaches_the_export(tmp_path):
     cfg = Config(content=CONTENT, index=tmp_path / "ix", permalink="/p/:filename/")
-    from searchkit.indexer import update_index
+    from searchkit.indexing.build import update_index
 
     update_index(cfg.content, cfg.index)
     export_site(cfg, tmp_path / "out")

@@ -15,11 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import fields
 
-from searchkit import indexer, store
-from searchkit.content import iter_post_entries, iter_post_files, post_id
-from searchkit.indexer import stale_reason, update_index
+from searchkit.indexing import build as indexer
+from searchkit.indexing import store
+from searchkit.indexing import stale_reason, update_index
 from searchkit.schema import analyzer, build_schema, reference_analyzer
-from searchkit.search import open_searcher
+from searchkit.search.searcher import open_searcher
+from searchkit.site.paths import post_id
+from searchkit.site.posts import iter_post_entries, iter_post_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = [

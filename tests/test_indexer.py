@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_cli
 
-from searchkit import store
 from searchkit.errors import IndexLocked
-from searchkit.indexer import stale_reason, update_index
-from searchkit.search import open_searcher
+from searchkit.indexing import store
+from searchkit.indexing import stale_reason, update_index
+from searchkit.search.searcher import open_searcher
 
 WORDS = [
     "cluster",

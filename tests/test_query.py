@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from searchkit.cli import cli
+from searchkit.cli.main import cli
 from searchkit.errors import QueryError
-from searchkit.indexer import update_index
-from searchkit.query import ParsedQuery, osa_distance, parse_query
+from searchkit.indexing.build import update_index
 from searchkit.schema import COORD, SCORE_SCALE, build_schema
-from searchkit.search import open_searcher
+from searchkit.search.query import ParsedQuery, osa_distance, parse_query
+from searchkit.search.searcher import open_searcher
 
 FIXTURES = Path(__file__).parent / "fixtures" / "query" / "content"
 

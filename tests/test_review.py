@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli
 from tag_site import make_site
 
-from searchkit.tags import train
+from searchkit.tagging.workflow import train
 
 GIT = ["git", "-c", "user.email=test@example.org", "-c", "user.name=Test",
        "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]  # fmt: skip

@@ -4,7 +4,7 @@ import pytest
 from conftest import query_json, run_cli
 
 from searchkit.errors import IndexMissing, QueryError
-from searchkit.indexer import update_index
+from searchkit.indexing.build import update_index
 from searchkit.search import open_searcher, parse_day
 
 
@@ -155,7 +155,7 @@ def test_json_output_is_valid_for_html_in_fields(site, tmp_path):
 
 def test_bulk_length_reader_agrees_with_whoosh(index):
     from searchkit.schema import TEXT_FIELD_NAMES
-    from searchkit.scoring import _length_reader
+    from searchkit.search.scoring import _length_reader
 
     with open_searcher(index) as s:
         for leaf, _ in s._searcher.leaf_searchers():
@@ -173,25 +173,19 @@ def test_bulk_length_reader_agrees_with_whoosh(index):
                     assert lengths(d) == leaf.doc_field_length(d, name)
 
 
-def test_search_fresh_searches_at_once_and_refreshes_only_when_stale(site, tmp_path):
-    from searchkit.search import search_fresh
-    from searchkit.store import check_in_background
+def test_search_site_searches_at_once_and_refreshes_only_when_stale(site, tmp_path):
+    from searchkit.search import search_site
 
     index = tmp_path / "index"
-    calls = []
+    said = []
 
-    def search(text):
-        def refresh():
-            calls.append(text)
-            update_index(site, index)
+    def search(text, **options):
+        return search_site(site, index, text, log=said.append, **options)
 
-        fresh = check_in_background(site, index)
-        return search_fresh(index, text, fresh=fresh, refresh=refresh)
-
-    assert search("prometheus").total == 1 and calls == ["prometheus"]  # no index yet
-    assert search("prometheus").total == 1 and calls == ["prometheus"]  # fresh: no refresh
+    assert search("prometheus").total == 1 and said == ["updating the index (no index yet)"]
+    assert search("prometheus").total == 1 and len(said) == 1  # fresh: no update
     (site / "posts/new.md").write_text("---\ntitle: Prometheus quokka\n---\n")
-    assert search("prometheus").total == 2 and calls[-1] == "prometheus"
+    assert search("prometheus").total == 2
+    assert said[-1] == "updating the index (posts were added or removed)"
     with pytest.raises(QueryError):  # raised once the index is known to be current
-        search_fresh(index, "x", fresh=check_in_background(site, index),
-                     refresh=lambda: None, since="someday")  # fmt: skip
+        search("x", since="someday")

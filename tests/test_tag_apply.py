@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, run_cli
 
-from searchkit.content import fingerprint, read_post
-from searchkit.tag_apply import ApplyError, add_tags, plan_change, write_change
+from searchkit.site.posts import fingerprint, read_post
+from searchkit.tagging.apply import ApplyError, add_tags, plan_change, write_change
 
 NEW = ["observability", "ci/cd"]
 
@@ -169,6 +169,6 @@ def test_any_tag_text_round_trips(name):
 
 
 def parse(raw: bytes):
-    from searchkit.content import parse_post
+    from searchkit.site.posts import parse_post
 
     return parse_post(raw, "x.md")

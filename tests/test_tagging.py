@@ -13,13 +13,13 @@ import pytest
 from conftest import REPO, run_cli
 from tag_site import make_site
 
-from searchkit.content import load_posts, read_post
 from searchkit.errors import ModelError
-from searchkit.tag_eval import iterative_stratification, rank_metrics, time_split
-from searchkit.tag_store import load_model, save_model
-from searchkit.tag_vocab import variant_key, vocabulary_report
-from searchkit.tagging import gbm_predict
-from searchkit.tags import fresh_model, suggest, train
+from searchkit.site.posts import load_posts, read_post
+from searchkit.tagging.evaluate import iterative_stratification, rank_metrics, time_split
+from searchkit.tagging.model import gbm_predict
+from searchkit.tagging.store import load_model, save_model
+from searchkit.tagging.vocabulary import variant_key, vocabulary_report
+from searchkit.tagging.workflow import fresh_model, suggest, train
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_corrupt_model_is_an_error_not_a_crash(trained, tmp_path):
 def test_exported_trees_match_scikit_learn():
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from searchkit.tag_train import export_trees
+    from searchkit.tagging.train import export_trees
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 5))
@@ -119,10 +119,10 @@ def test_suggesting_never_imports_scikit_learn(trained):
     root, index = trained
     code = (
         "import sys\n"
-        "from searchkit.tags import suggest\n"
+        "from searchkit.tagging.workflow import suggest\n"
         f"r = suggest({str(root)!r}, {str(index)!r})\n"
         "assert r and r[0].suggestions\n"
-        "import searchkit.cli\n"
+        "import searchkit.cli.main\n"
         "assert 'sklearn' not in sys.modules, 'sklearn was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

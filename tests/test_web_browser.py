@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from _webclient import CONTENT, build_export, cli_query, export_paths, top
 
-from searchkit import webserve
-from searchkit.webserve import serving
+from searchkit.export import webserve
+from searchkit.export.webserve import serving
 
 CHROMIUM = Path(webserve.CHROMIUM)
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -11,9 +11,9 @@ import pytest
 from _webclient import CONTENT, NODE, build_export, cli_query, export_paths, run_client, top
 from whoosh.lang.porter import stem as py_stem
 
-from searchkit.content import load_posts
 from searchkit.schema import FoldStopStemFilter, analyze
-from searchkit.urls import is_safe_url
+from searchkit.site.posts import load_posts
+from searchkit.site.urls import is_safe_url
 
 if NODE is None and os.environ.get("CI") == "true":
     raise RuntimeError("node is required under CI to test the JavaScript client")
@@ -144,7 +144,7 @@ def test_client_ranks_the_shipped_content_like_the_cli(site):
 
 
 def test_repeated_words_rank_like_the_cli_with_either_query_tf(tmp_path, monkeypatch):
-    from searchkit import coord
+    from searchkit.search import coord
 
     queries = ["gitops gitops", "gitops flux gitops", "kubernetes autoscaling kubernetes", "mesh"]
     for qtf in (False, True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import http.client
 
-from searchkit.webserve import serving
+from searchkit.export.webserve import serving
 
 
 def test_gzip_twins_over_one_kept_alive_connection(tmp_path):

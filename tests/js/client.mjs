@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import path from "node:path";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const client = await import(pathToFileURL(path.join(here, "../../searchkit/web/searchkit.js")).href);
+const client = await import(pathToFileURL(path.join(here, "../../searchkit/export/web/searchkit.js")).href);
 
 const dir = path.resolve(process.argv[2]);
 let fetched = [];

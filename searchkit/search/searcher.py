@@ -1,0 +1,427 @@
+"""Searching the index: parse a query, rank posts, make highlighted snippets.
+
+Python API::
+
+    from searchkit.search import open_searcher
+
+    with open_searcher("index") as s:
+        result = s.search("gitops", limit=5, tags=["kubernetes"])
+        for hit in result.hits:
+            print(hit.score, hit.path, hit.title)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from heapq import heappush, heapreplace
+from pathlib import Path
+
+from whoosh import collectors, sorting
+from whoosh import index as whoosh_index
+from whoosh import query as Q
+from whoosh.highlight import (
+    FIRST,
+    BasicFragmentScorer,
+    ContextFragmenter,
+    Formatter,
+    Highlighter,
+    top_fragments,
+)
+
+from searchkit.errors import IndexMissing, QueryError
+from searchkit.indexing import store
+from searchkit.schema import (
+    ALL_WORDS_TIER,
+    COORD,
+    EXCERPT_FIELDS,
+    SNIPPET_FIELDS,
+    TEXT_FIELD_NAMES,
+    marked_tokens,
+)
+
+from .dates import parse_day
+from .query import ParsedQuery
+from .scoring import WeightedBM25F
+
+SNIPPET_CHARS = 220
+_OPEN, _CLOSE = "\x02", "\x03"
+
+
+@dataclass
+class Hit:
+    """One ranked post."""
+
+    rank: int
+    path: str
+    title: str
+    score: float
+    date: dt.datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    source: str = ""
+    post_kind: str = ""
+    url: str = ""
+    draft: bool = False
+    snippet: str = ""
+    # (start, end) character offsets of the matched words inside `snippet`
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "url": self.url or None,
+            "title": self.title,
+            "date": self.date.isoformat() if self.date else None,
+            "tags": self.tags,
+            "source": self.source or None,
+            "kind": self.post_kind or None,
+            "score": self.score,
+            "snippet": self.snippet,
+            "highlights": [list(span) for span in self.highlights],
+        }
+
+
+@dataclass
+class SearchResult:
+    """The hits for one query and the number of posts that matched in all."""
+
+    query: str
+    total: int
+    hits: list[Hit]
+    # {"tags": {tag: count}, "source": {source: count}} over all matches (--facets)
+    facets: dict[str, dict[str, int]] | None = None
+    suggestion: str | None = None  # "did you mean" (a spelling-corrected query)
+    corrected: str | None = None  # set when the hits are those of `suggestion`
+
+    def to_json(self) -> dict:
+        out = {
+            "query": self.query,
+            "total": self.total,
+            "hits": [h.to_json() for h in self.hits],
+        }
+        if self.facets is not None:
+            out["facets"] = self.facets
+        if self.suggestion:
+            out["suggestion"] = self.suggestion
+        if self.corrected:
+            out["corrected"] = self.corrected
+        return out
+
+
+class Searcher:
+    """An open index generation; use as a context manager."""
+
+    def __init__(self, index_dir: Path | str, *, weighting=None, coord: float = COORD):
+        gen = store.current_generation(Path(index_dir))
+        if gen is None:
+            raise IndexMissing(f"no index in {index_dir}; run 'searchkit index' first")
+        try:
+            self._ix = whoosh_index.open_dir(str(gen))
+        except Exception as exc:  # a damaged or foreign index
+            raise IndexMissing(
+                f"cannot open the index in {gen}: {exc}; run 'searchkit index --rebuild'"
+            ) from None
+        self.generation = gen  # the index generation directory being searched
+        self._searcher = self._ix.searcher(weighting=weighting or WeightedBM25F())
+        self.schema = self._ix.schema
+        self.coord = coord
+
+    def __enter__(self) -> Searcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._searcher.close()
+        self._ix.close()
+
+    @property
+    def doc_count(self) -> int:
+        return self._searcher.doc_count()
+
+    def parse(self, text: str, *, syntax: bool = True) -> ParsedQuery:
+        """Parse a query string into ranking query, filters and exclusions."""
+        from .query import parse_query
+
+        return parse_query(text, self.schema, syntax=syntax, coord=self.coord)
+
+    def search(
+        self,
+        text: str = "",
+        *,
+        limit: int | None = 10,
+        tags: Sequence[str] = (),
+        source: str | None = None,
+        kind: str | None = None,
+        since: str | dt.datetime | None = None,
+        until: str | dt.datetime | None = None,
+        sort: str = "relevance",
+        drafts: bool = False,
+        syntax: bool = True,
+        facets: bool = False,
+        fuzzy_fallback: bool = False,
+        snippets: bool = True,
+    ) -> SearchResult:
+        """Rank the posts matching ``text`` and the filters.
+
+        Equal scores are ordered by path, so results are the same on every
+        run and in every client. A query with no words (empty, or filters
+        only) matches every post and sorts by date. ``syntax=False`` reads
+        every character as plain words. ``facets`` counts tags and sources
+        over all matches. When a word is not in the index, ``result.suggestion``
+        holds the query with the closest indexed words ("did you mean"); when
+        nothing matched and ``fuzzy_fallback`` is set, the suggestion's hits
+        are returned instead, with ``result.corrected`` set.
+        """
+        if sort not in ("relevance", "date"):
+            raise QueryError(f"unknown sort {sort!r}; use relevance or date")
+        parsed = self.parse(text, syntax=syntax)
+        opts = dict(tags=tags, source=source, kind=kind, since=since, until=until)
+        result = self._run(parsed, opts, limit, sort, drafts, facets, snippets)
+        if parsed.words or ":" in parsed.text:  # one lookup a word; more for unknown ones
+            from .spelling import suggest_query
+
+            fixed = suggest_query(self._searcher, parsed.text, parsed.words)
+            if fixed and fixed != parsed.text:
+                result.suggestion = fixed
+                if fuzzy_fallback and result.total == 0:
+                    again = self._run(
+                        self.parse(fixed, syntax=syntax), opts, limit, sort, drafts, facets,
+                        snippets,
+                    )  # fmt: skip
+                    if again.total:
+                        again.query, again.corrected, again.suggestion = text, fixed, fixed
+                        return again
+        result.query = text
+        return result
+
+    def related(self, post_id: str, *, limit: int = 5, drafts: bool = False) -> SearchResult:
+        """The posts most like ``post_id`` (see `searchkit.related`)."""
+        from .related import related_query
+
+        parsed = related_query(self._searcher, post_id)
+        if parsed.scoring is Q.NullQuery:
+            return SearchResult(query=post_id, total=0, hits=[])
+        opts = dict(tags=(), source=None, kind=None, since=None, until=None)
+        result = self._run(parsed, opts, limit, "relevance", drafts, False, True)
+        result.query = post_id
+        return result
+
+    def _run(self, parsed, opts, limit, sort, drafts, facets, snippets) -> SearchResult:
+        q = parsed.scoring if parsed.scoring is not None else Q.Every()
+        filt = _filters(**opts, extra=parsed.filters)
+        hidden = list(parsed.exclude) + ([] if drafts else [Q.Term("draft", True)])
+        mask = Q.Or(hidden) if len(hidden) > 1 else (hidden[0] if hidden else None)
+        by_date = sort == "date" or isinstance(q, Q.Every)
+        if by_date:  # the score is a sort key too: that is how it reaches the hits
+            order = [sorting.FieldFacet("date", reverse=True), sorting.ScoreFacet()]
+            c = collectors.SortingCollector(order + [sorting.FieldFacet("path")], limit=limit)
+        else:
+            c = _TopCollector(limit or self._searcher.doc_count() or 1)
+        if facets:
+            c = collectors.FacetCollector(
+                c,
+                {
+                    "tags": sorting.FieldFacet("tags", allow_overlap=True),
+                    "source": sorting.FieldFacet("source"),
+                },
+                maptype=sorting.Count,
+            )
+        if filt is not None or mask is not None:  # outermost, as Whoosh's own search() does
+            c = collectors.FilterCollector(c, filt, mask)
+        try:
+            self._searcher.search_with_collector(q, c)
+            results = c.results()
+        except QueryError:
+            raise
+        except Exception as exc:
+            raise QueryError(f"cannot run query {parsed.text[:80]!r}: {exc}") from None
+        words = self._snippet_words(q) if snippets else None
+        hits = [self._hit(i + 1, r, by_date, words) for i, r in enumerate(results)]
+        result = SearchResult(query=parsed.text, total=len(results), hits=hits)
+        if facets:
+            result.facets = {name: _counts(results.groups(name)) for name in ("tags", "source")}
+        return result
+
+    def _snippet_words(self, q: Q.Query) -> dict[str, frozenset[str]]:
+        """The indexed words of ``q`` in each text field (prefixes and fuzzy words expanded)."""
+        # Not Query.existing_terms: it drops every field but the first (its
+        # loop variable shadows its `fieldname` argument).
+        reader = self._searcher.reader()
+        words: dict[str, set[str]] = {}
+        for leaf in q.leaves():
+            for name, text in leaf.expanded_terms(reader, phrases=True):
+                if name in TEXT_FIELD_NAMES:
+                    field = self.schema[name]
+                    words.setdefault(name, set()).add(field.from_bytes(field.to_bytes(text)))
+        return {name: frozenset(w) for name, w in words.items()}
+
+    def _hit(self, rank: int, result, by_date: bool, words: dict | None) -> Hit:
+        stored = result.fields()
+        date = stored.get("date")
+        snippet, spans = _snippet(stored, words, self.schema) if words is not None else ("", [])
+        return Hit(
+            rank=rank,
+            path=stored["path"],
+            title=stored.get("title", ""),
+            # sorted by date, the score is the second sort key (-score for ScoreFacet)
+            score=_display_score(-float(result.score[1]) if by_date else result.score),
+            date=date.replace(tzinfo=dt.UTC) if date else None,
+            tags=[t for t in stored.get("tags", "").split(",") if t],
+            source=stored.get("source", ""),
+            post_kind=stored.get("post_kind", ""),
+            url=stored.get("url") or stored.get("external_url") or "",
+            draft=bool(stored.get("draft")),
+            snippet=snippet,
+            highlights=spans,
+        )
+
+
+class _TopCollector(collectors.TopCollector):
+    """The top N posts by score, equal scores in path order.
+
+    Sorting every match by (score, path) facets reads and compares the path
+    of each of them; here a path is read only when a post enters the top N
+    or ties with the lowest score in it. No block skipping: a skipped post
+    could tie on score and come first by path.
+    """
+
+    def __init__(self, limit: int):
+        super().__init__(limit, usequality=False)
+
+    def set_subsearcher(self, subsearcher, offset):
+        super().set_subsearcher(subsearcher, offset)
+        self._paths = subsearcher.reader().column_reader("path")
+
+    def _collect(self, global_docnum, score):
+        items = self.items
+        self.total += 1
+        if len(items) < self.limit:
+            path = self._paths[global_docnum - self.offset]
+            heappush(items, (score, _Reversed(path), global_docnum))
+        elif score >= items[0][0]:
+            path = self._paths[global_docnum - self.offset]
+            if score == items[0][0] and path > items[0][1].value:
+                return 0
+            heapreplace(items, (score, _Reversed(path), global_docnum))
+        return 0 - score
+
+    def remove(self, global_docnum):  # the only caller is collapsing, which we do not use
+        raise NotImplementedError
+
+    def results(self):
+        items = sorted(self.items, reverse=True)
+        return self._results([(score, docnum) for score, _, docnum in items])
+
+
+class _Reversed:
+    """Orders strings backwards, so the heap's lowest entry has the last path."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.value > other.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.value == other.value
+
+
+def _display_score(score: float) -> float:
+    """The score without the all-words tier (which only orders the hits)."""
+    return score - ALL_WORDS_TIER if score >= ALL_WORDS_TIER else score
+
+
+def _counts(groups: dict) -> dict[str, int]:
+    """Facet counts, largest first, then by name; empty values dropped."""
+    items = [(k, v) for k, v in groups.items() if k]
+    return dict(sorted(items, key=lambda kv: (-kv[1], kv[0])))
+
+
+def _filters(tags, source, kind, since, until, extra=()) -> Q.Query | None:
+    parts: list[Q.Query] = list(extra) + [
+        Q.Term("tags", t.strip().lower()) for t in tags if t.strip()
+    ]
+    if source:
+        parts.append(Q.Term("source", source.strip().lower()))
+    if kind:
+        parts.append(Q.Term("post_kind", kind.strip().lower()))
+    if since or until:
+        start = parse_day(since) if isinstance(since, str) else since
+        end = parse_day(until, end=True) if isinstance(until, str) else until
+        parts.append(Q.DateRange("date", start, end))
+    return Q.And(parts) if parts else None
+
+
+class _SpanFormatter(Formatter):
+    """Marks matched words with control characters, turned into offsets later."""
+
+    between = " … "
+
+    def format_token(self, text, token, replace=False):
+        return _OPEN + self._text(text[token.startchar : token.endchar]) + _CLOSE
+
+
+_FRAGMENTER = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+_FORMATTER = _SpanFormatter()
+_SCORER = BasicFragmentScorer()
+_MARKERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _snippet(stored: dict, words: dict, schema) -> tuple[str, list[tuple[int, int]]]:
+    """The best two passages of the first field holding a query word, else an excerpt."""
+    for name in SNIPPET_FIELDS:
+        if name in words:
+            text = _MARKERS.sub(" ", stored.get(name) or "")
+            marked = text and _highlight(text, words[name], schema[name].analyzer)
+            if marked:
+                return _spans(marked)
+    for name in EXCERPT_FIELDS:
+        text = " ".join((stored.get(name) or "").split())
+        if text:
+            return (text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")), []
+    return "", []
+
+
+def _highlight(text: str, words: frozenset[str], analyzer) -> str:
+    # Whoosh's Highlighter.highlight_hit, given the words: it would look them
+    # up again for every hit and field (or need every match's terms recorded).
+    tokens = Highlighter._merge_matched_tokens(marked_tokens(analyzer, text, words))
+    fragments = top_fragments(_FRAGMENTER.fragment_tokens(text, tokens), 2, _SCORER, FIRST)
+    return _FORMATTER.format(fragments)
+
+
+def _spans(marked: str) -> tuple[str, list[tuple[int, int]]]:
+    marked = " ".join(marked.split())
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for part in re.split(f"({_OPEN}[^{_CLOSE}]*{_CLOSE})", marked):
+        if part.startswith(_OPEN):
+            word = part[1:-1]
+            spans.append((pos, pos + len(word)))
+            out.append(word)
+            pos += len(word)
+        else:
+            out.append(part)
+            pos += len(part)
+    return "".join(out), spans
+
+
+def open_searcher(index_dir: Path | str, **kwargs) -> Searcher:
+    """Open the live generation of the index in ``index_dir`` for searching."""
+    return Searcher(index_dir, **kwargs)
+
+
+__all__ = [
+    "Hit",
+    "SearchResult",
+    "Searcher",
+    "open_searcher",
+    "parse_day",
+]

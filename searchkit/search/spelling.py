@@ -1,0 +1,110 @@
+"""Did you mean": correct misspelled query words from the index's own vocabulary.
+
+The index holds stems (``kubernet``), not words, so a correction is found
+among the stems (edit distance on the stem, then most posts) and turned back
+into a word by reading it in a post that contains it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from searchkit.schema import TEXT_FIELD_NAMES, TOKEN_PATTERN, FoldStopStemFilter
+
+from .query import FUZZY_PREFIX, MAX_FUZZY_WORD, osa_distance
+
+# Corrections within this many edits of the typed word's stem. Two catches
+# doubled letters and transpositions; three suggested unrelated words.
+MAX_EDITS = 2
+# Words of up to this many letters get one edit at most (two is a new word).
+SHORT_WORD = 4
+
+_FOLD = FoldStopStemFilter()
+_TOKEN = re.compile(TOKEN_PATTERN)
+
+
+def _doc_freq(reader, term: str) -> int:
+    return sum(reader.doc_frequency(f, term) for f in TEXT_FIELD_NAMES)
+
+
+def correct_word(searcher, word: str) -> str | None:
+    """The word to use instead of ``word``, or None if it is fine or unfixable."""
+    term = _FOLD.term(word)
+    if term is None or len(term) > MAX_FUZZY_WORD:
+        return None
+    reader = searcher.reader()
+    if _doc_freq(reader, term) > 0:
+        return None
+    maxdist = 1 if len(word) <= SHORT_WORD else MAX_EDITS
+    best: tuple | None = None
+    for dist in range(1, maxdist + 1):
+        found = set()
+        for name in TEXT_FIELD_NAMES:
+            if name in reader.schema and reader.field_length(name):
+                # Whoosh's automaton counts a swap as two edits; osa_distance as one.
+                found.update(reader.terms_within(name, term, dist + 1, FUZZY_PREFIX))
+        found = {t for t in found if t != term and osa_distance(term, t) <= dist}
+        if found:
+            best = min((-_doc_freq(reader, t), t) for t in found)
+            break
+    if best is None:
+        return None
+    return _surface(searcher, best[1]) or best[1]
+
+
+def _surface(searcher, term: str) -> str | None:
+    """A word (as written in a post) that is indexed under ``term``."""
+    reader = searcher.reader()
+    for name in TEXT_FIELD_NAMES:
+        if name not in reader.schema or reader.doc_frequency(name, term) == 0:
+            continue
+        docnum = next(iter(reader.postings(name, term).all_ids()))
+        text = searcher.stored_fields(docnum).get(name) or ""
+        for m in _TOKEN.finditer(text):
+            if _FOLD.term(m.group(0)) == term:
+                return _FOLD.fold(m.group(0))
+    return None
+
+
+_FILTER = re.compile(r"(?<![^\s(])(-?)(tag|kind):([\w.-]+)(?=[\s)]|$)", re.IGNORECASE)
+_FILTER_FIELDS = {"tag": "tags", "kind": "post_kind"}
+
+
+def correct_value(searcher, fieldname: str, value: str) -> str | None:
+    """The existing tag (or kind) closest to a ``value`` no post has."""
+    reader = searcher.reader()
+    value = value.lower()
+    if fieldname not in reader.schema or reader.doc_frequency(fieldname, value) > 0:
+        return None
+    best = None
+    for btext in reader.lexicon(fieldname):  # tags and kinds: a short list
+        known = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+        dist = osa_distance(value, known)
+        if dist <= (1 if len(value) <= SHORT_WORD else MAX_EDITS):
+            key = (dist, -reader.doc_frequency(fieldname, known), known)
+            best = min(best, key) if best else key
+    return best[2] if best else None
+
+
+def suggest_query(searcher, text: str, words: list[str]) -> str | None:
+    """``text`` with each misspelled word replaced, or None if none was fixed."""
+    changed = False
+
+    def fix_filter(m: re.Match) -> str:
+        nonlocal changed
+        fixed = correct_value(searcher, _FILTER_FIELDS[m.group(2).lower()], m.group(3))
+        changed = changed or bool(fixed)
+        return f"{m.group(1)}{m.group(2)}:{fixed}" if fixed else m.group(0)
+
+    text = _FILTER.sub(fix_filter, text)
+    for word in words:
+        fixed = correct_word(searcher, word)
+        if fixed and fixed != word:
+            pattern = re.compile(rf"(?<![\w.]){re.escape(word)}(?![\w.])", re.IGNORECASE)
+            text, count = pattern.subn(fixed, text, count=1)
+            changed = changed or bool(count)
+    if not changed:
+        return None
+    if text.count('"') % 2:  # a quote the parser closed for them
+        text = text.replace('"', "")
+    return " ".join(text.split())

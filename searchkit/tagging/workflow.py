@@ -1,0 +1,135 @@
+"""The tagging workflow over a site: train, keep the model fresh, suggest, apply.
+
+The CLI's ``tags`` commands are thin wrappers over these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from searchkit.errors import ModelError, SearchkitError
+from searchkit.site.paths import resolve_post
+from searchkit.site.posts import LoadResult, iter_post_files, load_posts, read_post
+
+from .model import Suggestion, TagModel, training_fingerprint, training_posts
+from .store import load_model, model_path, read_model_meta, save_model
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class PostSuggestions:
+    """Suggestions for one post (``path`` is relative to the content root)."""
+
+    path: str
+    fingerprint: str
+    suggestions: list[Suggestion]
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "fingerprint": self.fingerprint,
+            "suggestions": [s.to_json() for s in self.suggestions],
+        }
+
+
+def train(content: Path, index: Path, *, log: Log | None = None) -> TagModel:
+    """Train on the site's tagged, non-draft posts and store the model under ``index``."""
+    from .train import train_model
+
+    loaded = load_posts(content)
+    model = train_model(loaded.posts, log=log)
+    save_model(model, index)
+    return model
+
+
+def stale_reason(content: Path, index: Path, loaded: LoadResult | None = None) -> str | None:
+    """Why the stored model must be retrained, or None when it is current."""
+    try:
+        doc = read_model_meta(index)
+    except ModelError:  # unreadable, or written by another searchkit version
+        return "the stored tag model cannot be used by this searchkit"
+    if doc is None:
+        return "there is no tag model yet"
+    made = model_path(index).stat().st_mtime
+    newest = max((f.stat().st_mtime for f in iter_post_files(content)), default=0.0)
+    if newest <= made and loaded is None:
+        return None  # nothing was touched since: skip reading every post
+    loaded = loaded or load_posts(content)
+    fp = training_fingerprint(training_posts(loaded.posts))
+    if fp != doc.get("meta", {}).get("fingerprint"):
+        return "the tag model is older than the content (tagged posts changed)"
+    return None
+
+
+def fresh_model(
+    content: Path, index: Path, *, log: Log | None = None, loaded: LoadResult | None = None
+) -> TagModel:
+    """The stored model, retrained first (saying so through ``log``) when stale."""
+    reason = stale_reason(content, index, loaded)
+    if reason:
+        if log:
+            log(f"retraining the tag model: {reason}")
+        return train(content, index, log=log)
+    return load_model(index)
+
+
+def resolve_posts(content: Path, names: Iterable[str | Path]) -> list[Path]:
+    """Post files named by ``names`` (files, post ids or folders) inside ``content``."""
+    out: list[Path] = []
+    for name in names:
+        p = resolve_post(name, content)
+        if p.is_dir():
+            out.extend(f.resolve() for f in iter_post_files(p))
+        else:
+            out.append(p.resolve())
+    return list(dict.fromkeys(out))
+
+
+def read_posts(content: Path, files: Sequence[Path]) -> list:
+    """Parse the given post files; an unreadable one is an error."""
+    posts = []
+    for f in files:
+        post, problems = read_post(f, content.resolve())
+        if post is None:
+            raise SearchkitError(str(problems[0]))
+        posts.append(post)
+    return posts
+
+
+def suggest(
+    content: Path,
+    index: Path,
+    paths: Sequence[str | Path] = (),
+    *,
+    limit: int = 5,
+    threshold: float | None = None,
+    include_present: bool = False,
+    log: Log | None = None,
+) -> list[PostSuggestions]:
+    """Suggestions for the given posts, or by default for every untagged, non-draft post."""
+    content = Path(content)
+    if paths:
+        posts = read_posts(content, resolve_posts(content, paths))
+        model = fresh_model(content, index, log=log)
+    else:
+        loaded = load_posts(content)
+        posts = [p for p in loaded.posts if not p.tags and not p.draft]
+        model = fresh_model(content, index, log=log, loaded=loaded)
+    return [
+        PostSuggestions(
+            p.id,
+            p.fingerprint,
+            model.suggest(p, limit=limit, threshold=threshold, include_present=include_present),
+        )
+        for p in posts
+    ]
+
+
+def model_info(index: Path) -> dict:
+    doc = read_model_meta(index)
+    if doc is None:
+        raise ModelError(f"no tag model in {index}; run 'searchkit tags train'")
+    return {"tags": len(doc["tags"]), "threshold": doc["threshold"], **doc["meta"]}
