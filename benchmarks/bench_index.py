@@ -78,7 +78,9 @@ def run(argv: list[str], cwd: Path) -> Run:
 
 # What the `searchkit` console script that `pip install` writes runs (run
 # with -c so the working tree is measured, not an installed copy).
-CONSOLE_SCRIPT = "import re, sys\nfrom searchkit.cli import main\nsys.argv[0] = 'searchkit'\nsys.exit(main())"
+CONSOLE_SCRIPT = (
+    "import re, sys\nfrom searchkit.cli import main\nsys.argv[0] = 'searchkit'\nsys.exit(main())"
+)
 
 
 def searchkit(args: list[str]) -> list[str]:

@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from whoosh import fields
 
 from searchkit.indexing import build as indexer
-from searchkit.indexing import store
-from searchkit.indexing import stale_reason, update_index
+from searchkit.indexing import stale_reason, store, update_index
 from searchkit.schema import analyzer, build_schema, reference_analyzer
 from searchkit.search.searcher import open_searcher
 from searchkit.site.paths import post_id

@@ -11,8 +11,7 @@ import pytest
 from conftest import REPO, run_cli
 
 from searchkit.errors import IndexLocked
-from searchkit.indexing import store
-from searchkit.indexing import stale_reason, update_index
+from searchkit.indexing import stale_reason, store, update_index
 from searchkit.search.searcher import open_searcher
 
 WORDS = [
