@@ -116,6 +116,11 @@ ALL_WORDS_TIER = float(2**20)
 
 # Short names people type in queries, mapped to index fields.
 FIELD_ALIASES: dict[str, str] = {"tag": "tags", "kind": "post_kind"}
+# Fields that restrict the posts without ranking them, and those counted by --facets.
+FILTER_FIELDS: tuple[str, ...] = ("tags", "source", "post_kind", "date")
+FACET_FIELDS: tuple[str, ...] = ("tags", "source")
+# Characters of a snippet or excerpt, in the CLI and the browser alike.
+SNIPPET_CHARS = 160
 
 
 class FoldStopStemFilter(Filter):

@@ -1,6 +1,8 @@
 import json
+import os
 import subprocess
 import sys
+import time
 
 import click
 import pytest
@@ -132,3 +134,53 @@ def test_whoosh_morphology_loads_only_when_used():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
     ).stdout.split()
     assert out == ["_StandIn", "True", "module"]
+
+
+def _one_line_error(proc, code: int, text: str) -> None:
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("searchkit: ") and text in lines[-1], proc.stderr
+
+
+def test_unwritable_export_folder_is_one_line_and_exit_2(site, tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    proc = run_process(
+        "export", "--content", str(site), "--index", str(tmp_path / "index"),
+        "--out", str(tmp_path / "afile" / "x"),
+    )  # fmt: skip
+    _one_line_error(proc, 2, "afile")
+
+
+def test_output_to_a_full_disk_is_one_line_and_exit_2(site, tmp_path):
+    args = ("--content", str(site), "--index", str(tmp_path / "index"))
+    assert run_process("index", *args).returncode == 0
+    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "searchkit", "query", "prometheus", *args],
+            env=env, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    _one_line_error(proc, 2, "No space left on device")
+
+
+def test_ctrl_c_is_exit_130_without_a_traceback(site, tmp_path):
+    import signal
+
+    from searchkit.indexing import store
+
+    index = tmp_path / "index"
+    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1")
+    # The lock held here keeps the run waiting inside the command until Ctrl-C.
+    with store.writer_lock(index):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "searchkit", "index", "--content", str(site),
+             "--index", str(index), "--wait", "60"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == ["searchkit: interrupted"]

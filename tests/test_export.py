@@ -200,7 +200,8 @@ def test_a_query_rule_the_client_cannot_mirror_is_refused(tmp_path, monkeypatch)
     import searchkit.search.query as query_mod
 
     def dismax(text, schema):
-        return Q.DisjunctionMax([Q.Term("title", "alpha"), Q.Term("body", "alpha")])
+        q = Q.DisjunctionMax([Q.Term("title", "alpha"), Q.Term("body", "alpha")])
+        return query_mod.ParsedQuery(text, q)
 
     monkeypatch.setattr(query_mod, "parse_query", dismax)
     with pytest.raises(ExportError, match="cannot mirror"):

@@ -23,8 +23,6 @@ from searchkit.site.posts import Post
 
 from .packing import deltas, pack
 
-SNIPPET_CHARS = 160
-
 
 @dataclass
 class TermEntry:
@@ -60,6 +58,11 @@ class ExportDoc:
         return [self.url, self.title, day, self.tags, self.source, self.kind, self.snippet]
 
 
+# The token patterns searchkit.js has a tokenizer for; `S.TOKEN_PATTERN`
+# must be one of them, or the export refuses to run.
+CLIENT_TOKEN_PATTERNS = frozenset({r"\w+(\.?\w+)*"})
+
+
 def analysis_meta() -> dict:
     """The analyser as data; refuses an analyser the client cannot mirror."""
     ana = S.analyzer()
@@ -67,7 +70,7 @@ def analysis_meta() -> dict:
     if len(items) != 2 or not isinstance(items[1], S.FoldStopStemFilter):
         raise ExportError(f"the client cannot mirror this analyser: {ana!r}")
     pattern = items[0].expression.pattern
-    if pattern != r"\w+(\.?\w+)*":
+    if pattern not in CLIENT_TOKEN_PATTERNS:
         raise ExportError(f"the client cannot mirror the token pattern {pattern!r}")
     # Only characters that can survive lower-casing need folding.
     folds = {
@@ -92,10 +95,10 @@ def combination_rule(whoosh_schema) -> dict:
     change in `query.py` cannot silently break ranking parity.
     """
     from searchkit.search import query
+    from searchkit.search.coord import WordsOr
 
     def scoring(text: str):
-        parsed = query.parse_query(text, whoosh_schema)
-        return getattr(parsed, "scoring", parsed)  # older parse_query returned the query
+        return query.parse_query(text, whoosh_schema).scoring
 
     def is_word(q) -> bool:
         return isinstance(q, Q.Or) and all(
@@ -106,15 +109,14 @@ def combination_rule(whoosh_schema) -> dict:
     one, two = scoring("alpha"), scoring("alpha beta")
     if not is_word(one) or getattr(one, "scale", None) or one.boost != 1.0:
         raise ExportError(f"the client cannot mirror the one-word query {one!r}")
-    words_or = getattr(query, "WordsOr", None)
-    if words_or is not None and type(two) is words_or and all(is_word(c) for c in two.subqueries):
+    if type(two) is WordsOr and all(is_word(c) for c in two.subqueries):
         # qtf: a word typed twice counts twice (then even alone it is a group).
         # allFirst: posts matching every clause sort above all others.
         return {
             "rule": "words",
             "coord": two.coord,
-            "qtf": bool(getattr(two, "qtf", False)),
-            "allFirst": bool(getattr(two, "tier", False)),
+            "qtf": two.qtf,
+            "allFirst": two.tier,
         }
     if type(two) is Q.Or and is_word(two) and not getattr(two, "scale", None):
         return {"rule": "sum"}
@@ -203,9 +205,9 @@ def snippet(post: Post) -> str:
             text = _MD_NOISE.sub(r"\1", text)
         text = " ".join(text.split())
         if text:
-            if len(text) <= SNIPPET_CHARS:
+            if len(text) <= S.SNIPPET_CHARS:
                 return text
-            cut = text[:SNIPPET_CHARS]
+            cut = text[: S.SNIPPET_CHARS]
             space = cut.rfind(" ")
-            return (cut[:space] if space > SNIPPET_CHARS // 2 else cut).rstrip(" ,.;:") + "…"
+            return (cut[:space] if space > S.SNIPPET_CHARS // 2 else cut).rstrip(" ,.;:") + "…"
     return ""

@@ -18,7 +18,14 @@ from whoosh import query as Q
 from whoosh.qparser import syntax
 
 from searchkit.errors import QueryError
-from searchkit.schema import ALL_WORDS_FIRST, COORD, FIELD_ALIASES, TEXT_FIELD_NAMES, TOKEN_PATTERN
+from searchkit.schema import (
+    ALL_WORDS_FIRST,
+    COORD,
+    FIELD_ALIASES,
+    TEXT_FIELD_NAMES,
+    TOKEN_PATTERN,
+)
+from searchkit.schema import FILTER_FIELDS as S_FILTER_FIELDS
 
 from .coord import WordsOr
 
@@ -33,8 +40,7 @@ MAX_FUZZY_WORD = 24
 # Fuzzy words and corrections keep the first letter: typos rarely hit it, and
 # it made the term scan 5-15x faster (e.g. 207 -> 15 ms for gitpo~2, one field).
 FUZZY_PREFIX = 1
-# Filter fields: they restrict the posts, they do not rank them.
-FILTER_FIELDS = frozenset({"tags", "source", "post_kind", "date"})
+FILTER_FIELDS = frozenset(S_FILTER_FIELDS)
 
 _DATE = re.compile(r"(?<![^\s(])(-?)date:(\S*)", re.IGNORECASE)
 _HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
@@ -163,10 +169,6 @@ class ParsedQuery:
     filters: list[Q.Query] = field(default_factory=list)  # each required
     exclude: list[Q.Query] = field(default_factory=list)  # each excluded
     words: list[str] = field(default_factory=list)  # plain words typed, for suggestions
-
-    @property
-    def filter(self) -> Q.Query | None:
-        return Q.And(self.filters) if self.filters else None
 
     def __str__(self) -> str:
         parts = [str(self.scoring) if self.scoring else "<all posts>"]

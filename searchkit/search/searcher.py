@@ -37,6 +37,8 @@ from searchkit.schema import (
     ALL_WORDS_TIER,
     COORD,
     EXCERPT_FIELDS,
+    FACET_FIELDS,
+    SNIPPET_CHARS,
     SNIPPET_FIELDS,
     TEXT_FIELD_NAMES,
     marked_tokens,
@@ -46,7 +48,6 @@ from .dates import parse_day
 from .query import ParsedQuery
 from .scoring import WeightedBM25F
 
-SNIPPET_CHARS = 220
 _OPEN, _CLOSE = "\x02", "\x03"
 
 
@@ -224,9 +225,9 @@ class Searcher:
         if facets:
             c = collectors.FacetCollector(
                 c,
-                {
-                    "tags": sorting.FieldFacet("tags", allow_overlap=True),
-                    "source": sorting.FieldFacet("source"),
+                {  # a post has several tags, one source
+                    name: sorting.FieldFacet(name, allow_overlap=name == "tags")
+                    for name in FACET_FIELDS
                 },
                 maptype=sorting.Count,
             )
@@ -243,7 +244,7 @@ class Searcher:
         hits = [self._hit(i + 1, r, by_date, words) for i, r in enumerate(results)]
         result = SearchResult(query=parsed.text, total=len(results), hits=hits)
         if facets:
-            result.facets = {name: _counts(results.groups(name)) for name in ("tags", "source")}
+            result.facets = {name: _counts(results.groups(name)) for name in FACET_FIELDS}
         return result
 
     def _snippet_words(self, q: Q.Query) -> dict[str, frozenset[str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from searchkit.schema import TEXT_FIELD_NAMES, TOKEN_PATTERN, FoldStopStemFilter
+from searchkit.schema import FIELD_ALIASES, TEXT_FIELD_NAMES, TOKEN_PATTERN, FoldStopStemFilter
 
 from .query import FUZZY_PREFIX, MAX_FUZZY_WORD, osa_distance
 
@@ -67,7 +67,6 @@ def _surface(searcher, term: str) -> str | None:
 
 
 _FILTER = re.compile(r"(?<![^\s(])(-?)(tag|kind):([\w.-]+)(?=[\s)]|$)", re.IGNORECASE)
-_FILTER_FIELDS = {"tag": "tags", "kind": "post_kind"}
 
 
 def correct_value(searcher, fieldname: str, value: str) -> str | None:
@@ -92,7 +91,7 @@ def suggest_query(searcher, text: str, words: list[str]) -> str | None:
 
     def fix_filter(m: re.Match) -> str:
         nonlocal changed
-        fixed = correct_value(searcher, _FILTER_FIELDS[m.group(2).lower()], m.group(3))
+        fixed = correct_value(searcher, FIELD_ALIASES[m.group(2).lower()], m.group(3))
         changed = changed or bool(fixed)
         return f"{m.group(1)}{m.group(2)}:{fixed}" if fixed else m.group(0)
 

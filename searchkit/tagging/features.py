@@ -152,11 +152,12 @@ def tag_stem_key(tag: str) -> str:
     return "".join(analyze(re.sub(r"[-_/]", " ", tag))) or name_key(tag)
 
 
-LEXICAL_FEATURES = ("exact_title", "exact_text", "stem_title", "stem_text")
-
-
 def lexical_matrix(post: Post, tags: Sequence[str], stem_keys: Sequence[str]) -> np.ndarray:
-    """Counts of each tag's name in ``post``: shape (len(tags), 4), see LEXICAL_FEATURES."""
+    """Counts of each tag's name in ``post``: shape (len(tags), 4).
+
+    Columns: the exact name in the title, in the text, the stemmed name in
+    the title, in the text.
+    """
     title = post.title or ""
     rest = " ".join(t for name, t in field_texts(post).items() if name != "title")
     parts = []

@@ -30,7 +30,7 @@ import numpy as np
 from searchkit.errors import ModelError
 from searchkit.schema import TEXT_FIELD_NAMES, analyzer
 
-from .features import Vectorizer, lexical_matrix, tag_stem_key, term_counts
+from .features import Vectorizer, lexical_matrix, term_counts
 
 ANALYZER = analyzer()
 
@@ -331,5 +331,4 @@ def check_trainable(posts: Sequence, tags: Sequence[str]) -> None:
         )
 
 
-__all__ = ["Suggestion", "TagModel", "Base", "MIN_POSTS", "FEATURES", "gbm_predict", "stem_key"]
-stem_key = tag_stem_key
+__all__ = ["Suggestion", "TagModel", "Base", "MIN_POSTS", "FEATURES", "gbm_predict"]

@@ -126,10 +126,3 @@ def suggest(
         )
         for p in posts
     ]
-
-
-def model_info(index: Path) -> dict:
-    doc = read_model_meta(index)
-    if doc is None:
-        raise ModelError(f"no tag model in {index}; run 'searchkit tags train'")
-    return {"tags": len(doc["tags"]), "threshold": doc["threshold"], **doc["meta"]}
