@@ -2,8 +2,8 @@
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/bench_export.py /work/shared/corpora/linkblog
-    PYTHONPATH=. python benchmarks/bench_export.py /work/shared/corpora/linkblog --scale 10000
+    python benchmarks/bench_export.py ../shared/corpora/linkblog
+    python benchmarks/bench_export.py ../shared/corpora/linkblog --scale 10000
 
 With ``--scale N`` (N above the corpus size) the corpus is replicated to N
 posts (`benchmarks/corpus.py`). Prints the index and export times, the

@@ -3,7 +3,7 @@
 Usage: MODE=random|forward python benchmarks/exp_tags.py CORPUS
 Prints base scorers, a logistic-regression and a tree meta-model on the time
 split; metrics here average over all test posts (the shipped `tags eval`
-skips posts with no learned tag, as Annif does). See the README "Tags".
+skips posts with no learned tag, as Annif does). See docs/tags.md.
 """
 
 from __future__ import annotations

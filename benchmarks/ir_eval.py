@@ -2,9 +2,9 @@
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/ir_eval.py /work/shared/ir/cranfield
-    PYTHONPATH=. python benchmarks/ir_eval.py path/to/beir/scifact
-    PYTHONPATH=. python benchmarks/ir_tune.py /work/shared/ir/cranfield --part grid --k1 1.2,1.6
+    python benchmarks/ir_eval.py ../shared/ir/cranfield
+    python benchmarks/ir_eval.py ../shared/ir/cacm          # any BEIR folder
+    python benchmarks/ir_tune.py ../shared/ir/cranfield --part grid --k1 1.2,1.6
 
 Each document becomes a post (title -> title, text -> summary) in a temporary
 content folder, indexed by `searchkit.indexing.build.update_index`; every query runs

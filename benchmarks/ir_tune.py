@@ -2,7 +2,7 @@
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/ir_tune.py /work/shared/ir/cranfield [--part ranking|analysis]
+    python benchmarks/ir_tune.py ../shared/ir/cranfield [--part ranking|analysis]
 
 ``ranking`` indexes once and re-scores with other B/K1, field weights and
 coordination (COORD): those only affect the searcher. ``analysis`` re-indexes

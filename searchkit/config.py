@@ -20,7 +20,7 @@ class Config:
     index: Path = Path("index")
     # Export: how a post's URL is made when its front matter has no `url`.
     base_url: str = "/"
-    permalink: str = "/:sections/:filename/"  # Hugo tokens; see searchkit/urls.py
+    permalink: str = "/:sections/:filename/"  # Hugo tokens; see searchkit/site/urls.py
     link_posts_use_external_url: bool = False
 
 

@@ -24,7 +24,11 @@ def split(text: str, sep: str | None = None) -> list[str]:
     return [part.strip() for part in text.split(sep)]
 
 
-LINKBLOG = Path(os.environ.get("SEARCHKIT_LINKBLOG", "/work/shared/corpora/linkblog"))
+# The shared corpora live beside the repository, in ../shared.
+LINKBLOG = Path(
+    os.environ.get("SEARCHKIT_LINKBLOG")
+    or Path(__file__).resolve().parents[2] / "shared" / "corpora" / "linkblog"
+)
 
 # Words whose analysis is easy to get wrong: stemmer quirks, accents, dots,
 # digits, non-Latin scripts, Unicode case mappings, underscores.

@@ -1,4 +1,4 @@
-"""`searchkit tags ...`: thin commands over `searchkit.tags` and friends.
+"""`searchkit tags ...`: thin commands over `searchkit.tagging`.
 
 Imports stay inside the commands so `searchkit query` never loads numpy
 models, let alone scikit-learn.

@@ -1,4 +1,4 @@
-"""A small local web server for previewing an export: ``python -m searchkit.webserve DIR``.
+"""A small local web server for previewing an export: ``python -m searchkit.export.webserve DIR``.
 
 It serves the precompressed ``.gz`` copies the export writes, with
 ``Content-Encoding: gzip``, as a static host configured for them would, so

@@ -4,7 +4,7 @@ Parsing is lenient, as people expect from a search box: an unbalanced quote
 or parenthesis is closed for them, an unknown field is searched as text.
 What a query cannot mean raises `QueryError` with a one-line reason.
 
-Scoring of the words typed side by side is in `searchkit.coord` (the
+Scoring of the words typed side by side is in `searchkit.search.coord` (the
 ranking contract the JavaScript client mirrors).
 """
 

@@ -200,7 +200,7 @@ class Searcher:
         return result
 
     def related(self, post_id: str, *, limit: int = 5, drafts: bool = False) -> SearchResult:
-        """The posts most like ``post_id`` (see `searchkit.related`)."""
+        """The posts most like ``post_id`` (see `searchkit.search.related`)."""
         from .related import related_query
 
         parsed = related_query(self._searcher, post_id)

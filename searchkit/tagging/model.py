@@ -1,7 +1,7 @@
 """Tag suggestions: train a model on the tagged posts, suggest tags for others.
 
 The model is one stacked classifier (measured with `searchkit tags eval` on
-scottlowe, time split, tags with >= 5 training posts; see README "Tags"):
+scottlowe, time split, tags with >= 5 training posts; see docs/tags.md):
 
 * base scores per (post, tag): a one-vs-rest linear SVM on the field-weighted
   TF-IDF vectors (P@1 0.60 alone), a k-NN vote over cosine similarity, k=10

@@ -18,7 +18,7 @@ const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVabcdefghijklmnopqrstuvwxyz!#$%
 const DIGIT = new Int8Array(128).fill(-1);
 for (let i = 0; i < 64; i++) DIGIT[ALPHABET.charCodeAt(i)] = i;
 
-/** Decode a string of packed non-negative integers (searchkit/packing.py). */
+/** Decode a string of packed non-negative integers (searchkit/export/packing.py). */
 export function unpack(text) {
   const out = [];
   let n = 0;
