@@ -59,7 +59,7 @@ def _suggest_options(func):
 
 @tags.command()
 @site_options
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1)
 @_suggest_options
 @click.option("--all", "show_all", is_flag=True, help="Also show tags the post has, marked.")
 @json_option
@@ -92,7 +92,7 @@ def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
 
 @tags.command()
 @site_options
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1)
 @_suggest_options
 @click.option(
     "--from",
@@ -144,7 +144,7 @@ def apply(cfg: Config, paths, limit, threshold, from_file, write):
 
 @tags.command()
 @site_options
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1)
 @click.option(
     "--base", help="Git ref to compare with (default: merge base with the default branch)."
 )

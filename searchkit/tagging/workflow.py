@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from searchkit.errors import ModelError, SearchkitError
-from searchkit.site.paths import resolve_post
+from searchkit.site.paths import PostPathError, resolve_post
 from searchkit.site.posts import LoadResult, iter_post_files, load_posts, read_post
 
 from .model import Suggestion, TagModel, training_fingerprint, training_posts
@@ -76,11 +76,22 @@ def fresh_model(
     return load_model(index)
 
 
-def resolve_posts(content: Path, names: Iterable[str | Path]) -> list[Path]:
-    """Post files named by ``names`` (files, post ids or folders) inside ``content``."""
+def resolve_posts(
+    content: Path, names: Iterable[str | Path], *, skip_outside: bool = False
+) -> list[Path]:
+    """Post files named by ``names`` (files, post ids or folders) inside ``content``.
+
+    ``skip_outside`` drops existing files outside ``content`` instead of
+    refusing them (a pre-commit hook passes every staged Markdown file).
+    """
     out: list[Path] = []
     for name in names:
-        p = resolve_post(name, content)
+        try:
+            p = resolve_post(name, content)
+        except PostPathError:
+            if skip_outside and Path(name).exists():
+                continue
+            raise
         if p.is_dir():
             out.extend(f.resolve() for f in iter_post_files(p))
         else:
