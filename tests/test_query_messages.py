@@ -77,8 +77,13 @@ def _post_words(site: Path) -> set[str]:
 
 @pytest.mark.parametrize(
     "args",
-    [("state-of-the-art",), ("--plain", 'what is "gitops" (really)?'), ("actt",),
-     ("kubernets", "relase"), ("clustrs",)],
+    [
+        ("state-of-the-art",),
+        ("--plain", 'what is "gitops" (really)?'),
+        ("actt",),
+        ("kubernets", "relase"),
+        ("clustrs",),
+    ],
 )
 def test_did_you_mean_is_made_of_typed_words_or_words_in_posts(site, args):
     res = query(site, *args, "--json")

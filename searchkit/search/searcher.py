@@ -12,10 +12,9 @@ Python API::
 
 from __future__ import annotations
 
-import shlex
-
 import datetime as dt
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from heapq import heappush, heapreplace

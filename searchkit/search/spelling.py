@@ -78,9 +78,8 @@ def _surface(searcher, term: str, typed: str = "") -> str | None:
             if reader.is_deleted(docnum):
                 continue
             text = searcher.stored_fields(docnum).get(name) or ""
-            words.update(
-                _FOLD.fold(m.group(0)) for m in _TOKEN.finditer(text) if _FOLD.term(m.group(0)) == term
-            )
+            tokens = (m.group(0) for m in _TOKEN.finditer(text))
+            words.update(_FOLD.fold(t) for t in tokens if _FOLD.term(t) == term)
     return min(words, key=lambda w: (osa_distance(typed, w), w)) if words else None
 
 
