@@ -219,7 +219,7 @@ def query(
         )  # fmt: skip
     finally:
         progress.close()
-    return _print_result(result, as_json)
+    return _print_result(result, as_json, cfg)
 
 
 @cli.command()
@@ -245,12 +245,15 @@ def related(cfg: Config, path: str, limit: int, as_json: bool, drafts: bool):
     pid = post_id(resolve_post(path, cfg.content, must_exist=False), cfg.content)
     with open_searcher(cfg.index) as searcher:
         result = searcher.related(pid, limit=limit, drafts=drafts)
-    return _print_result(result, as_json)
+    return _print_result(result, as_json, cfg)
 
 
-def _print_result(result, as_json: bool) -> int:
+def _print_result(result, as_json: bool, cfg: Config) -> int:
     """Print hits; exit code 1 if there are none."""
     global _FAST_EXIT
+    from searchkit.site.urls import set_hit_urls
+
+    set_hit_urls(result.hits, cfg.content, cfg)  # the export's URLs, from one rule
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -37,7 +37,7 @@ from searchkit.errors import ExportError
 from searchkit.indexing import store
 from searchkit.search.scoring import WeightedBM25F
 from searchkit.site.posts import load_posts
-from searchkit.site.urls import post_url
+from searchkit.site.urls import site_post_url
 
 from .data import (
     ExportDoc,
@@ -169,12 +169,7 @@ def _build(cfg: Config, searcher) -> tuple[dict, dict[str, object]]:
 
 
 def _doc(i: int, post, cfg: Config) -> ExportDoc:
-    url = post_url(
-        post,
-        base_url=cfg.base_url,
-        permalink=cfg.permalink,
-        link_posts_use_external_url=cfg.link_posts_use_external_url,
-    )
+    url = site_post_url(post, cfg)
     return ExportDoc(
         id=i,
         path=post.id,
