@@ -294,6 +294,34 @@ def export(cfg: Config, out: Path, demo: bool, base_url: str | None):
     click.echo(export_site(cfg, out, demo=demo).summary())
 
 
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--bind", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface).")  # fmt: skip
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")  # fmt: skip
+def serve(directory: Path, bind: str, port: int):
+    """Preview an export (or a built site) on a local web server, gzip copies included.
+
+    Stop it with Ctrl-C.
+
+    \b
+    Example:
+        searchkit export --out public/search --demo && searchkit serve public
+    """
+    from searchkit.export.webserve import make_server, server_url
+
+    server = make_server(directory, port, bind)
+    try:
+        say(f"serving {directory} at {server_url(server)} (Ctrl-C to stop)")
+        server.serve_forever()
+    except KeyboardInterrupt:  # the usual way to stop it: not an error
+        say("stopped")
+    finally:
+        server.server_close()
+    return EXIT_OK
+
+
 # Set by commands that only read and print (query, related): freeing the ~250
 # modules and objects of a query took 30 ms of a cold query's ~250, so those
 # leave without tearing the interpreter down once their output is flushed.
