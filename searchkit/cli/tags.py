@@ -66,6 +66,10 @@ def _suggest_options(func):
 def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
     """Suggest tags, with scores and reasons, for posts (default: every untagged post).
 
+    PATHS are files, post ids (paths inside the content folder) or folders.
+    Exit code 1 when an untagged post is listed (a finding, as in `tags
+    review`), 0 when every listed post has tags or there is none to list.
+
     \b
     Example:
         searchkit tags suggest content/posts/new-post.md --json
@@ -76,9 +80,10 @@ def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
         cfg.content, cfg.index, paths, limit=limit, threshold=threshold,
         include_present=show_all, log=_say,
     )  # fmt: skip
+    code = EXIT_FINDINGS if any(r.untagged for r in results) else EXIT_OK
     if as_json:
         click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
-        return
+        return code
     if not results:
         click.echo("no untagged posts")
     for r in results:
@@ -88,6 +93,7 @@ def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
         for s in r.suggestions:
             mark = "  (has it)" if s.present else ""
             click.echo(f"  {s.tag:<24} {s.score:.2f}  {'; '.join(s.reasons)}{mark}")
+    return code
 
 
 @tags.command()

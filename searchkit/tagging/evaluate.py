@@ -112,6 +112,8 @@ class SplitResult:
     per_tag: list[tuple[str, int, float, float]] = field(default_factory=list)
     n_cold: int = 0
     sure: tuple[int, int] = (0, 0)  # suggestions scoring >= HIGH_CONFIDENCE, right ones
+    folds: int = 1  # k-fold: n_train and n_tags are per fold, n_test and n_cold over all
+    n_posts: int = 0  # tagged posts evaluated
 
 
 def _baselines(train, test, tags, L_te) -> dict[str, np.ndarray]:
@@ -179,7 +181,7 @@ def evaluate(
         ]  # fmt: skip
     acc: dict[str, list] = {}
     per_tag_acc: dict[str, list] = {}
-    result = SplitResult(split, 0, 0, 0)
+    result = SplitResult(split, 0, 0, 0, folds=len(parts), n_posts=len(posts))
     for i, (train, test) in enumerate(parts):
         say(f"{split} split {i + 1}/{len(parts)}: {len(train)} train / {len(test)} test posts")
         model, scores, preds, Y, cold = evaluate_split(
@@ -222,11 +224,21 @@ def format_result(r: SplitResult, *, per_tag_rows: int = 30) -> str:
         else ("K-fold cross-validation (iterative stratification), mean over folds")
     )
     cols = list(RANK_METRICS) + ["micro-F1", "macro-F1"]
+    if r.name == "time":
+        counts = (
+            f"{r.n_train} training posts, {r.n_test} test posts with a learned tag "
+            f"({r.n_cold} cold: none of their tags is named in their text), {r.n_tags} tags."
+        )
+    else:
+        counts = (
+            f"{r.folds} folds over {r.n_posts} tagged posts, each tested once: {r.n_test} "
+            f"with a learned tag ({r.n_cold} cold: none of their tags is named in their "
+            f"text). Per fold: about {r.n_train} training posts, {r.n_tags} tags."
+        )
     lines = [
         f"### {title}",
         "",
-        f"{r.n_train} training posts, {r.n_test} test posts with a learned tag "
-        f"({r.n_cold} cold: none of their tags is named in their text), {r.n_tags} tags.",
+        counts,
         "",
         "| method | " + " | ".join(cols) + " |",
         "|---|" + "---:|" * len(cols),

@@ -26,6 +26,7 @@ class PostSuggestions:
     path: str
     fingerprint: str
     suggestions: list[Suggestion]
+    untagged: bool = False  # the post has no tags yet
 
     def to_json(self) -> dict:
         return {
@@ -134,6 +135,7 @@ def suggest(
             p.id,
             p.fingerprint,
             model.suggest(p, limit=limit, threshold=threshold, include_present=include_present),
+            untagged=not p.tags,
         )
         for p in posts
     ]
