@@ -21,6 +21,7 @@ from searchkit.config import Config
 from searchkit.errors import SearchkitError
 
 from .options import json_option, quiet_option, site_options
+from .progress import Bar, IndexProgress
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -90,31 +91,6 @@ def print_problems(problems, *, quiet: bool = False) -> None:
         if quiet and p.severity != "error":
             continue
         click.echo(str(p), err=True)
-
-
-class IndexProgress:
-    """Progress hooks for `update_index`: a bar on a terminal's stderr, else nothing."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled and sys.stderr.isatty()
-        self.bar = None
-
-    def options(self) -> dict:
-        return {"on_start": self.start, "progress": self.step}
-
-    def start(self, total: int) -> None:
-        if self.enabled and total >= 200:
-            self.bar = click.progressbar(length=total, file=sys.stderr, label="indexing")
-            self.bar.__enter__()
-
-    def step(self, n: int) -> None:
-        if self.bar:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
 
 
 def refresh_index(cfg: Config, *, quiet: bool = False) -> None:
@@ -275,7 +251,8 @@ def _print_result(result, as_json: bool, cfg: Config) -> int:
 )
 @click.option("--demo", is_flag=True, help="Also write index.html, a ready-made search page.")
 @click.option("--base-url", help="Prefix of post URLs (default: from searchkit.toml, else /).")
-def export(cfg: Config, out: Path, demo: bool, base_url: str | None):
+@quiet_option
+def export(cfg: Config, out: Path, demo: bool, base_url: str | None, quiet: bool):
     """Write the client-side search index (JSON + JavaScript) for static hosting.
 
     Brings the index up to date first; draft posts are left out. Serve the
@@ -288,10 +265,12 @@ def export(cfg: Config, out: Path, demo: bool, base_url: str | None):
     """
     from searchkit.export import export_site
 
-    refresh_index(cfg)
+    refresh_index(cfg, quiet=quiet)
     if base_url is not None:
         cfg.base_url = base_url
-    click.echo(export_site(cfg, out, demo=demo).summary())
+    with Bar("exporting", enabled=not quiet) as bar:
+        report = export_site(cfg, out, demo=demo, progress=bar)
+    click.echo(report.summary())
 
 
 @cli.command()

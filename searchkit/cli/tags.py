@@ -15,7 +15,8 @@ from searchkit.config import Config
 
 from .main import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, cli
 from .main import say as _say
-from .options import json_option, site_options
+from .options import json_option, quiet_option, site_options
+from .progress import Bar
 
 
 @click.group()
@@ -30,7 +31,8 @@ def tags():
 
 @tags.command()
 @site_options
-def train(cfg: Config):
+@quiet_option
+def train(cfg: Config, quiet: bool):
     """Fit the tag model on the tagged, non-draft posts and store it in the index folder.
 
     \b
@@ -39,7 +41,8 @@ def train(cfg: Config):
     """
     from searchkit.tagging.workflow import train as train_site
 
-    model = train_site(cfg.content, cfg.index, log=_say)
+    with Bar("training", enabled=not quiet) as bar:
+        model = train_site(cfg.content, cfg.index, log=None if quiet else _say, progress=bar)
     m = model.meta
     click.echo(
         f"trained on {m['posts']} posts: {len(model.tags)} tags with >= {m['min_posts']} posts, "
@@ -179,7 +182,8 @@ def review(cfg: Config, paths, base, output):
 @click.option("--split", type=click.Choice(["time", "kfold", "both"]), default="both",
               show_default=True)  # fmt: skip
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2))
-def eval_(cfg: Config, split, folds):
+@quiet_option
+def eval_(cfg: Config, split, folds, quiet):
     """Measure the model and two baselines on the site's tagged posts (Markdown tables).
 
     \b
@@ -191,7 +195,8 @@ def eval_(cfg: Config, split, folds):
 
     posts = load_posts(cfg.content).posts
     for name in ("time", "kfold") if split == "both" else (split,):
-        result = evaluate(posts, split=name, folds=folds, log=_say)
+        with Bar(f"{name} split", enabled=not quiet) as bar:
+            result = evaluate(posts, split=name, folds=folds, log=None, progress=bar)
         click.echo(format_result(result))
 
 

@@ -17,6 +17,7 @@ from .model import Suggestion, TagModel, training_fingerprint, training_posts
 from .store import load_model, model_path, read_model_meta, save_model
 
 Log = Callable[[str], None]
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -36,12 +37,17 @@ class PostSuggestions:
         }
 
 
-def train(content: Path, index: Path, *, log: Log | None = None) -> TagModel:
-    """Train on the site's tagged, non-draft posts and store the model under ``index``."""
+def train(
+    content: Path, index: Path, *, log: Log | None = None, progress: Progress | None = None
+) -> TagModel:
+    """Train on the site's tagged, non-draft posts and store the model under ``index``.
+
+    ``progress(done, total)`` follows the training (see `train_model`).
+    """
     from .train import train_model
 
     loaded = load_posts(content)
-    model = train_model(loaded.posts, log=log)
+    model = train_model(loaded.posts, log=log, progress=progress)
     save_model(model, index)
     return model
 
