@@ -9,7 +9,7 @@ With ``--scale N`` (N above the corpus size) the corpus is replicated to N
 posts (`benchmarks/corpus.py`). Prints the index and export times, the
 export's bytes on disk (raw and gzip), and, measured in Debian's Chromium
 against a local server that sends the export's .gz files with
-``Content-Encoding: gzip`` (`searchkit.export.webserve`, in its own process; like
+``Content-Encoding: gzip`` (`searchkit serve`, in its own process; like
 nginx or a CDN it keeps connections alive, sets TCP_NODELAY and serves
 connections in parallel): the bytes transferred and
 the milliseconds for the first query (client code + metadata + the shards
@@ -133,7 +133,7 @@ def measure_browser(out: Path) -> dict:
 
 @contextlib.contextmanager
 def server_process(folder: Path):
-    """`searchkit.export.webserve` in its own process, as a static server would be.
+    """`searchkit serve` in its own process, as a static server would be.
 
     In a thread of this process it shared the interpreter with the Playwright
     driver (10,000 posts: later-query median 38 ms in a thread, 34 ms apart).
@@ -142,8 +142,9 @@ def server_process(folder: Path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "searchkit.export.webserve", str(folder), "--port", str(port)],
+        [sys.executable, "-m", "searchkit", "serve", str(folder), "--port", str(port)],
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
     url = f"http://127.0.0.1:{port}/"

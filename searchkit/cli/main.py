@@ -21,6 +21,7 @@ from searchkit.config import Config
 from searchkit.errors import SearchkitError
 
 from .options import json_option, quiet_option, site_options
+from .progress import Bar, IndexProgress
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -90,31 +91,6 @@ def print_problems(problems, *, quiet: bool = False) -> None:
         if quiet and p.severity != "error":
             continue
         click.echo(str(p), err=True)
-
-
-class IndexProgress:
-    """Progress hooks for `update_index`: a bar on a terminal's stderr, else nothing."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled and sys.stderr.isatty()
-        self.bar = None
-
-    def options(self) -> dict:
-        return {"on_start": self.start, "progress": self.step}
-
-    def start(self, total: int) -> None:
-        if self.enabled and total >= 200:
-            self.bar = click.progressbar(length=total, file=sys.stderr, label="indexing")
-            self.bar.__enter__()
-
-    def step(self, n: int) -> None:
-        if self.bar:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
 
 
 def refresh_index(cfg: Config, *, quiet: bool = False) -> None:
@@ -219,7 +195,7 @@ def query(
         )  # fmt: skip
     finally:
         progress.close()
-    return _print_result(result, as_json)
+    return _print_result(result, as_json, cfg)
 
 
 @cli.command()
@@ -245,12 +221,15 @@ def related(cfg: Config, path: str, limit: int, as_json: bool, drafts: bool):
     pid = post_id(resolve_post(path, cfg.content, must_exist=False), cfg.content)
     with open_searcher(cfg.index) as searcher:
         result = searcher.related(pid, limit=limit, drafts=drafts)
-    return _print_result(result, as_json)
+    return _print_result(result, as_json, cfg)
 
 
-def _print_result(result, as_json: bool) -> int:
+def _print_result(result, as_json: bool, cfg: Config) -> int:
     """Print hits; exit code 1 if there are none."""
     global _FAST_EXIT
+    from searchkit.site.urls import set_hit_urls
+
+    set_hit_urls(result.hits, cfg.content, cfg)  # the export's URLs, from one rule
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -272,7 +251,8 @@ def _print_result(result, as_json: bool) -> int:
 )
 @click.option("--demo", is_flag=True, help="Also write index.html, a ready-made search page.")
 @click.option("--base-url", help="Prefix of post URLs (default: from searchkit.toml, else /).")
-def export(cfg: Config, out: Path, demo: bool, base_url: str | None):
+@quiet_option
+def export(cfg: Config, out: Path, demo: bool, base_url: str | None, quiet: bool):
     """Write the client-side search index (JSON + JavaScript) for static hosting.
 
     Brings the index up to date first; draft posts are left out. Serve the
@@ -285,10 +265,40 @@ def export(cfg: Config, out: Path, demo: bool, base_url: str | None):
     """
     from searchkit.export import export_site
 
-    refresh_index(cfg)
+    refresh_index(cfg, quiet=quiet)
     if base_url is not None:
         cfg.base_url = base_url
-    click.echo(export_site(cfg, out, demo=demo).summary())
+    with Bar("exporting", enabled=not quiet) as bar:
+        report = export_site(cfg, out, demo=demo, progress=bar)
+    click.echo(report.summary())
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--bind", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface).")  # fmt: skip
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")  # fmt: skip
+def serve(directory: Path, bind: str, port: int):
+    """Preview an export (or a built site) on a local web server, gzip copies included.
+
+    Stop it with Ctrl-C.
+
+    \b
+    Example:
+        searchkit export --out public/search --demo && searchkit serve public
+    """
+    from searchkit.export.webserve import make_server, server_url
+
+    server = make_server(directory, port, bind)
+    try:
+        say(f"serving {directory} at {server_url(server)} (Ctrl-C to stop)")
+        server.serve_forever()
+    except KeyboardInterrupt:  # the usual way to stop it: not an error
+        say("stopped")
+    finally:
+        server.server_close()
+    return EXIT_OK
 
 
 # Set by commands that only read and print (query, related): freeing the ~250

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from searchkit.search.searcher import Hit, SearchResult
@@ -37,8 +39,33 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+def _filter_fixes(result: SearchResult) -> str:
+    """``--tag kubernets`` -> ``--tag kubernetes``, for each corrected filter value."""
+    fixes = result.filter_suggestions or {}
+    return ", ".join(
+        f"--{option} {fixed}" for option, values in fixes.items() for fixed in values.values()
+    )
+
+
+def _no_posts(result: SearchResult) -> str:
+    """Which part left no posts: the words, or a filter (named as typed)."""
+    what = f"No posts match {result.query!r}" if result.query.strip() else "No posts match"
+    if not result.emptied_by:
+        return what + "."
+    option, _, value = result.emptied_by.partition(" ")
+    name = option.removeprefix("--")
+    typos = (result.filter_suggestions or {}).get(name, {})
+    if any(shlex.quote(t) == value for t in typos):
+        return f"{what} with {result.emptied_by}: no post has that {name}."
+    return f"{what} with {result.emptied_by} (without it, posts match)."
+
+
 def render_result(result: SearchResult) -> str:
     notes = []
+    if result.corrected_filters:
+        notes.append(f"{_no_posts(result)} Showing results for {_filter_fixes(result)} instead.")
+    elif result.filter_suggestions and not result.hits:
+        notes.append(f"Did you mean: {_filter_fixes(result)}")
     if result.corrected:
         notes.append(
             f"No posts match {result.query!r}; showing results for {result.corrected!r} instead."
@@ -46,9 +73,9 @@ def render_result(result: SearchResult) -> str:
     elif result.suggestion:
         notes.append(f"Did you mean: {result.suggestion}")
     if not result.hits:
-        return "\n".join([f"No posts match {result.query!r}.", *notes])
+        return "\n".join([_no_posts(result), *notes])
     shown = len(result.hits)
-    head = f"{result.total} post{'s' if result.total != 1 else ''} match"
+    head = f"{result.total} post{'s match' if result.total != 1 else ' matches'}"
     if shown < result.total:
         head += f"; showing the top {shown}"
     parts = ["\n".join([*notes, head]), *(render_hit(h) for h in result.hits)]

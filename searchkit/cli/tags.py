@@ -15,7 +15,8 @@ from searchkit.config import Config
 
 from .main import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, cli
 from .main import say as _say
-from .options import json_option, site_options
+from .options import json_option, quiet_option, site_options
+from .progress import Bar
 
 
 @click.group()
@@ -30,7 +31,8 @@ def tags():
 
 @tags.command()
 @site_options
-def train(cfg: Config):
+@quiet_option
+def train(cfg: Config, quiet: bool):
     """Fit the tag model on the tagged, non-draft posts and store it in the index folder.
 
     \b
@@ -39,7 +41,8 @@ def train(cfg: Config):
     """
     from searchkit.tagging.workflow import train as train_site
 
-    model = train_site(cfg.content, cfg.index, log=_say)
+    with Bar("training", enabled=not quiet) as bar:
+        model = train_site(cfg.content, cfg.index, log=None if quiet else _say, progress=bar)
     m = model.meta
     click.echo(
         f"trained on {m['posts']} posts: {len(model.tags)} tags with >= {m['min_posts']} posts, "
@@ -59,12 +62,16 @@ def _suggest_options(func):
 
 @tags.command()
 @site_options
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1)
 @_suggest_options
 @click.option("--all", "show_all", is_flag=True, help="Also show tags the post has, marked.")
 @json_option
 def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
     """Suggest tags, with scores and reasons, for posts (default: every untagged post).
+
+    PATHS are files, post ids (paths inside the content folder) or folders.
+    Exit code 1 when an untagged post is listed (a finding, as in `tags
+    review`), 0 when every listed post has tags or there is none to list.
 
     \b
     Example:
@@ -76,9 +83,10 @@ def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
         cfg.content, cfg.index, paths, limit=limit, threshold=threshold,
         include_present=show_all, log=_say,
     )  # fmt: skip
+    code = EXIT_FINDINGS if any(r.untagged for r in results) else EXIT_OK
     if as_json:
         click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
-        return
+        return code
     if not results:
         click.echo("no untagged posts")
     for r in results:
@@ -88,11 +96,12 @@ def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
         for s in r.suggestions:
             mark = "  (has it)" if s.present else ""
             click.echo(f"  {s.tag:<24} {s.score:.2f}  {'; '.join(s.reasons)}{mark}")
+    return code
 
 
 @tags.command()
 @site_options
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1)
 @_suggest_options
 @click.option(
     "--from",
@@ -144,7 +153,7 @@ def apply(cfg: Config, paths, limit, threshold, from_file, write):
 
 @tags.command()
 @site_options
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1)
 @click.option(
     "--base", help="Git ref to compare with (default: merge base with the default branch)."
 )
@@ -173,7 +182,8 @@ def review(cfg: Config, paths, base, output):
 @click.option("--split", type=click.Choice(["time", "kfold", "both"]), default="both",
               show_default=True)  # fmt: skip
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2))
-def eval_(cfg: Config, split, folds):
+@quiet_option
+def eval_(cfg: Config, split, folds, quiet):
     """Measure the model and two baselines on the site's tagged posts (Markdown tables).
 
     \b
@@ -185,7 +195,8 @@ def eval_(cfg: Config, split, folds):
 
     posts = load_posts(cfg.content).posts
     for name in ("time", "kfold") if split == "both" else (split,):
-        result = evaluate(posts, split=name, folds=folds, log=_say)
+        with Bar(f"{name} split", enabled=not quiet) as bar:
+            result = evaluate(posts, split=name, folds=folds, log=None, progress=bar)
         click.echo(format_result(result))
 
 

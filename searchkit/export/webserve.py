@@ -1,10 +1,10 @@
-"""A small local web server for previewing an export: ``python -m searchkit.export.webserve DIR``.
+"""A small local web server for previewing an export: ``searchkit serve DIR``.
 
 It serves the precompressed ``.gz`` copies the export writes, with
 ``Content-Encoding: gzip``, as a static host configured for them would, so
 the bytes a browser receives here are the bytes it would receive online
-(the benchmark and the browser tests measure through it). Local use only:
-it binds to 127.0.0.1.
+(the benchmark and the browser tests measure through it). Meant for
+previews: it binds to 127.0.0.1 unless told otherwise (``--bind``).
 
 It behaves like the static hosts a site is served from (nginx, CDNs) where
 that changes timing: HTTP/1.1 keep-alive (every response has a
@@ -16,14 +16,16 @@ Content-hashed data folders are sent as immutable.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import http.server
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+
+from searchkit.errors import SearchkitError
 
 TYPES = {".js": "text/javascript", ".json": "application/json", ".css": "text/css",
          ".html": "text/html; charset=utf-8"}  # fmt: skip
@@ -53,12 +55,19 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     timeout = 30  # seconds an idle kept-alive connection holds its thread
 
     def do_GET(self):
-        if not self._send_gzip_twin(with_body=True):
+        if not self._refuse_bad_path() and not self._send_gzip_twin(with_body=True):
             super().do_GET()
 
     def do_HEAD(self):
-        if not self._send_gzip_twin(with_body=False):
+        if not self._refuse_bad_path() and not self._send_gzip_twin(with_body=False):
             super().do_HEAD()
+
+    def _refuse_bad_path(self) -> bool:
+        """400 for a path no file can have (``%00``): the file system calls would raise."""
+        if "\0" in urllib.parse.unquote(self.path):
+            self.send_error(400, "Bad request: NUL byte in the path")
+            return True
+        return False
 
     def _send_gzip_twin(self, *, with_body: bool) -> bool:
         """Send ``X.gz`` for ``X`` in one write (headers and body in one packet)."""
@@ -90,29 +99,33 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 64  # browsers open several connections at once
 
 
-@contextlib.contextmanager
-def serving(directory: Path | str, port: int = 0) -> Iterator[str]:
-    """Serve ``directory`` on 127.0.0.1 in a thread; yields the base URL."""
+class ServeError(SearchkitError):
+    """The server cannot listen where it was asked to."""
+
+
+def make_server(directory: Path | str, port: int = 0, bind: str = "127.0.0.1") -> Server:
+    """A server for ``directory`` listening on ``bind``:``port`` (0: any free port)."""
     handler = functools.partial(Handler, directory=str(directory))
-    server = Server(("127.0.0.1", port), handler)
+    try:
+        return Server((bind, port), handler)
+    except OSError as exc:  # busy port, unknown address, port < 1024 without rights
+        raise ServeError(f"cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
+
+
+def server_url(server: Server) -> str:
+    host, port = server.server_address[:2]
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+@contextlib.contextmanager
+def serving(directory: Path | str, port: int = 0, bind: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``directory`` in a thread; yields the base URL."""
+    server = make_server(directory, port, bind)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield server_url(server)
     finally:
         server.shutdown()
         server.server_close()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("directory", type=Path)
-    parser.add_argument("--port", type=int, default=8000)
-    args = parser.parse_args()
-    with serving(args.directory, args.port) as url:
-        print(f"serving {args.directory} at {url} (Ctrl-C to stop)")
-        threading.Event().wait()
-
-
-if __name__ == "__main__":
-    main()

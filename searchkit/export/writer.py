@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -37,7 +38,7 @@ from searchkit.errors import ExportError
 from searchkit.indexing import store
 from searchkit.search.scoring import WeightedBM25F
 from searchkit.site.posts import load_posts
-from searchkit.site.urls import post_url
+from searchkit.site.urls import site_post_url
 
 from .data import (
     ExportDoc,
@@ -48,6 +49,8 @@ from .data import (
     snippet,
 )
 from .packing import deltas, pack
+
+Progress = Callable[[int, int], None]
 
 FORMAT_VERSION = 2
 META = "searchkit.json"
@@ -116,8 +119,19 @@ class ExportReport:
         )
 
 
-def export_site(cfg: Config, out: Path | str, *, demo: bool = False) -> ExportReport:
-    """Export the non-draft posts of ``cfg``'s (up-to-date) index to ``out``."""
+# Shares of an export's progress bar per phase (a percentage scale): reading
+# the posts, packing the terms' postings, compressing and writing the files.
+_READ, _TERMS, _WRITE = 30, 50, 20
+
+
+def export_site(
+    cfg: Config, out: Path | str, *, demo: bool = False, progress: Progress | None = None
+) -> ExportReport:
+    """Export the non-draft posts of ``cfg``'s (up-to-date) index to ``out``.
+
+    ``progress(done, 100)`` is called as phases advance, last when all is written.
+    """
+    tell = progress or (lambda _done, _total: None)
     from whoosh import index as whoosh_index
 
     start = time.perf_counter()
@@ -126,29 +140,38 @@ def export_site(cfg: Config, out: Path | str, *, demo: bool = False) -> ExportRe
     ix = whoosh_index.open_dir(str(gen))
     try:
         with ix.searcher(weighting=WeightedBM25F()) as searcher:
-            meta, data = _build(cfg, searcher)
+            meta, data = _build(cfg, searcher, tell)
     finally:
         ix.close()
-    report = _write(out, meta, data, demo)
+    report = _write(out, meta, data, demo, tell)
+    tell(100, 100)
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _build(cfg: Config, searcher) -> tuple[dict, dict[str, object]]:
+def _build(cfg: Config, searcher, tell: Progress) -> tuple[dict, dict[str, object]]:
     reader = searcher.reader()
     whoosh_ids: dict[str, int] = {}
     for docnum, stored in reader.iter_docs():
         if not stored.get("draft"):
             whoosh_ids[stored["path"]] = docnum
     paths = sorted(whoosh_ids)  # code point order: export ids break ties like the CLI
+    tell(0, 100)
     posts = {p.id: p for p in load_posts(cfg.content, drafts=False).posts}
+    tell(_READ, 100)
     if set(posts) != set(paths):
         raise ExportError("the content changed while exporting; run the export again")
     doc_ids = {whoosh_ids[p]: i for i, p in enumerate(paths)}
     docs = [_doc(i, posts[p], cfg) for i, p in enumerate(paths)]
 
     rule = combination_rule(searcher.schema)
-    entries = list(iter_terms(searcher, doc_ids, ROWS_PER_TERM, TITLE_ROWS_PER_TERM))
+    n_terms = len(set().union(*(reader.field_terms(f) for f in S.TEXT_FIELD_NAMES))) or 1
+    entries = []
+    for entry in iter_terms(searcher, doc_ids, ROWS_PER_TERM, TITLE_ROWS_PER_TERM):
+        entries.append(entry)
+        if len(entries) % 1000 == 0:
+            tell(_READ + _TERMS * len(entries) // n_terms, 100)
+    tell(_READ + _TERMS, 100)
     meta = {
         "format": "searchkit-export",
         "version": FORMAT_VERSION,
@@ -169,12 +192,7 @@ def _build(cfg: Config, searcher) -> tuple[dict, dict[str, object]]:
 
 
 def _doc(i: int, post, cfg: Config) -> ExportDoc:
-    url = post_url(
-        post,
-        base_url=cfg.base_url,
-        permalink=cfg.permalink,
-        link_posts_use_external_url=cfg.link_posts_use_external_url,
-    )
+    url = site_post_url(post, cfg)
     return ExportDoc(
         id=i,
         path=post.id,
@@ -298,7 +316,9 @@ def _write_file(path: Path, raw: bytes, report: ExportReport, *, atomic: bool = 
     report.files_written.append(path.as_posix())
 
 
-def _write(out: Path, meta: dict, data: dict[str, object], demo: bool) -> ExportReport:
+def _write(
+    out: Path, meta: dict, data: dict[str, object], demo: bool, tell: Progress
+) -> ExportReport:
     report = ExportReport(out=out, posts=meta["posts"], terms=meta["terms"])
     report.shards = len(meta.get("shards", {}).get("first", []))
     out.mkdir(parents=True, exist_ok=True)
@@ -314,8 +334,9 @@ def _write(out: Path, meta: dict, data: dict[str, object], demo: bool) -> Export
             tmp = out / f".{keep}.{os.getpid()}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                for name, raw in blobs.items():
+                for i, (name, raw) in enumerate(blobs.items()):
                     _write_file(tmp / name, raw, report)
+                    tell(_READ + _TERMS + _WRITE * i // len(blobs), 100)
                 os.replace(tmp, final)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -72,7 +72,9 @@ def update_index(
 ) -> IndexReport:
     """Bring the index in ``index_dir`` up to date with ``content_dir``.
 
-    ``on_start(n)`` is told how many files will be read; ``progress(1)`` is
+    ``on_start(n)`` is told how many units of work there are (two a post to
+    read: one when it is read, one when the writer has committed it, so the
+    count ends when the work does); ``progress(k)`` is
     called after each. Holds the writer lock for the whole run.
     """
     content_dir, index_dir = Path(content_dir), Path(index_dir)
@@ -109,12 +111,12 @@ def _update_locked(content_dir, index_dir, rebuild, progress, on_start) -> Index
         if pid not in old_entries or (old_entries[pid].mtime_ns, old_entries[pid].size) != stat
     ]
     if on_start:
-        on_start(len(todo))
+        on_start(2 * len(todo))
     todo_set = set(todo)
     # Posts go to the new generation's writer as they are read, so that its
     # worker processes index while this one reads and parses: reading 10,000
     # posts takes this process ~9 s CPU, which no longer delays the workers.
-    new = _NewGeneration(index_dir, base, adding=len(todo))
+    new = _NewGeneration(index_dir, base, adding=len(todo), progress=progress)
     try:
         for pid in removed:
             if not old_entries[pid].error:
@@ -137,9 +139,11 @@ def _update_locked(content_dir, index_dir, rebuild, progress, on_start) -> Index
             if post is None:
                 if was_indexed:
                     new.delete(pid)
+                new.skipped(1)
                 continue
             if was_indexed and prev.fingerprint == post.fingerprint:
                 report.unchanged += 1  # touched, not changed
+                new.skipped(1)
                 continue
             if was_indexed:
                 new.delete(pid)
@@ -177,8 +181,10 @@ class _NewGeneration:
     and a new one starts, so that no posting pool outgrows `POOL_MB`.
     """
 
-    def __init__(self, index_dir: Path, base: Path | None, adding: int):
+    def __init__(self, index_dir: Path, base: Path | None, adding: int, progress=None):
         self.index_dir, self.base, self.adding = index_dir, base, adding
+        self.progress = progress
+        self.committed = 0  # posts added before the last writer commit
         self.gen: Path | None = None
         self.ix = self.writer = None
         self.workers: list = []
@@ -232,9 +238,19 @@ class _NewGeneration:
         if self.added >= self.chunk_end and self.added < self.adding:
             self._commit_writer(merge=False)
 
+    def skipped(self, n: int) -> None:
+        """Posts read that need no indexing: their second unit of progress is done."""
+        if self.progress:
+            self.progress(n)
+
     def _commit_writer(self, merge: bool) -> None:
         writer, self.writer, self.workers = self.writer, None, []
         writer.commit(merge=merge)
+        # The commit waits for the worker processes and merges their
+        # segments: most of a rebuild's time after the last post is read.
+        if self.progress and self.added > self.committed:
+            self.progress(self.added - self.committed)
+        self.committed = self.added
 
     def commit(self, manifest: store.Manifest) -> None:
         """Write the generation (even an empty first one) and make it live."""

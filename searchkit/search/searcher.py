@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from heapq import heappush, heapreplace
@@ -95,6 +96,14 @@ class SearchResult:
     facets: dict[str, dict[str, int]] | None = None
     suggestion: str | None = None  # "did you mean" (a spelling-corrected query)
     corrected: str | None = None  # set when the hits are those of `suggestion`
+    # Filter values no post has, with the closest existing ones:
+    # {"tag": {"kubernets": "kubernetes"}}; with `corrected_filters` set, the
+    # hits are those of the corrected filters.
+    filter_suggestions: dict[str, dict[str, str]] | None = None
+    corrected_filters: bool = False
+    # When the words match posts but the filters leave none: the first filter
+    # that emptied the result, as typed ("--tag kubernets", "--since 2030").
+    emptied_by: str | None = None
 
     def to_json(self) -> dict:
         out = {
@@ -108,6 +117,11 @@ class SearchResult:
             out["suggestion"] = self.suggestion
         if self.corrected:
             out["corrected"] = self.corrected
+        if self.filter_suggestions:
+            out["filter_suggestions"] = self.filter_suggestions
+            out["corrected_filters"] = self.corrected_filters
+        if self.emptied_by:
+            out["emptied_by"] = self.emptied_by
         return out
 
 
@@ -196,8 +210,53 @@ class Searcher:
                     if again.total:
                         again.query, again.corrected, again.suggestion = text, fixed, fixed
                         return again
+        if result.total == 0 and (tags or source or kind or since or until):
+            result = self._explain_empty(result, parsed, opts, limit, sort, drafts, facets,
+                                         snippets, fuzzy_fallback)  # fmt: skip
         result.query = text
         return result
+
+    def _explain_empty(self, result, parsed, opts, limit, sort, drafts, facets, snippets,
+                       fuzzy_fallback) -> SearchResult:  # fmt: skip
+        """Name the filter that left no posts, and correct misspelled filter values."""
+        from .spelling import correct_options
+
+        typed = {"tag": list(opts["tags"]), "source": [opts["source"]] if opts["source"] else [],
+                 "kind": [opts["kind"]] if opts["kind"] else []}  # fmt: skip
+        fixes = correct_options(self._searcher, typed)
+        result.filter_suggestions = fixes or None
+        result.emptied_by = self._emptied_by(parsed, opts, drafts)
+        if fixes and fuzzy_fallback:
+            fixed = dict(opts)
+            fixed["tags"] = [fixes.get("tag", {}).get(t, t) for t in opts["tags"]]
+            for option in ("source", "kind"):
+                if opts[option]:
+                    fixed[option] = fixes.get(option, {}).get(opts[option], opts[option])
+            again = self._run(parsed, fixed, limit, sort, drafts, facets, snippets)
+            if again.total:
+                again.suggestion, again.corrected = result.suggestion, result.corrected
+                again.filter_suggestions, again.corrected_filters = fixes, True
+                again.emptied_by = result.emptied_by
+                return again
+        return result
+
+    def _emptied_by(self, parsed, opts, drafts) -> str | None:
+        """The first command-line filter that takes the matches to none (None: the words do)."""
+        steps = [(f"--tag {shlex.quote(t)}", "tags", t) for t in opts["tags"]]
+        steps += [(f"--{name} {shlex.quote(str(opts[key]))}", key, opts[key])
+                  for name, key in (("source", "source"), ("kind", "kind"), ("since", "since"),
+                                    ("until", "until")) if opts[key]]  # fmt: skip
+        current = dict(tags=[], source=None, kind=None, since=None, until=None)
+        if not self._any(parsed, current, drafts):
+            return None
+        for label, key, value in steps:
+            current[key] = [*current[key], value] if key == "tags" else value
+            if not self._any(parsed, current, drafts):
+                return label
+        return None
+
+    def _any(self, parsed, opts, drafts) -> bool:
+        return self._run(parsed, opts, 1, "relevance", drafts, False, False).total > 0
 
     def related(self, post_id: str, *, limit: int = 5, drafts: bool = False) -> SearchResult:
         """The posts most like ``post_id`` (see `searchkit.search.related`)."""

@@ -56,3 +56,20 @@ def resolve_post(name: str | Path, content: Path | str, *, must_exist: bool = Tr
     if must_exist:
         raise PostPathError(f"{name}: no such post (neither a file nor a post id in {content})")
     return by_id
+
+
+def repo_path(path: Path | str) -> str:
+    """``path`` as ``git apply`` expects it in a diff: relative to the repository root.
+
+    The root is the nearest folder above ``path`` holding ``.git`` (a folder,
+    or a file in a worktree); outside a repository, the path relative to the
+    current directory (absolute when it is not below it).
+    """
+    absolute = Path(os.path.abspath(path))
+    for parent in absolute.parents:
+        if (parent / ".git").exists():
+            return absolute.relative_to(parent).as_posix()
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return absolute.as_posix()

@@ -85,3 +85,31 @@ def join_url(base: str, path: str) -> str:
     if not base:
         return path
     return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def site_post_url(post: Post, cfg) -> str:
+    """`post_url` with the site's settings (a `searchkit.config.Config`): the one rule
+    the CLI and the export both follow."""
+    return post_url(
+        post,
+        base_url=cfg.base_url,
+        permalink=cfg.permalink,
+        link_posts_use_external_url=cfg.link_posts_use_external_url,
+    )
+
+
+def set_hit_urls(hits, content, cfg) -> None:
+    """Give each search hit (``.path``, ``.url``) the URL the export gives its post.
+
+    Reads the shown posts again (a few small files): the URL depends on
+    settings (base URL, permalink pattern) that can change without reindexing.
+    """
+    from pathlib import Path
+
+    from .posts import read_post
+
+    root = Path(content)
+    for hit in hits:
+        post, _ = read_post(root / hit.path, root)
+        if post is not None:
+            hit.url = site_post_url(post, cfg)

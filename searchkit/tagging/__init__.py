@@ -1,4 +1,8 @@
-"""Tag suggestions: train on the tagged posts, suggest, apply, review and evaluate."""
+"""Tag suggestions: train on the tagged posts, suggest, apply, review and evaluate.
+
+No public name here shares its name with a module of the package: importing
+``searchkit.tagging.review`` would otherwise replace a function ``review``.
+"""
 
 from searchkit._lazy import lazy_exports
 
@@ -11,11 +15,9 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "PostSuggestions": ".workflow",
         "Suggestion": ".model",
         "TagModel": ".model",
-        "review": ".review",
         "ReviewReport": ".review",
         "plan_change": ".apply",
         "write_change": ".apply",
-        "evaluate": ".evaluate",
         "vocabulary_report": ".vocabulary",
     },
 )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from searchkit.atomic import write_atomic
 from searchkit.errors import SearchkitError
-from searchkit.site.paths import post_id
+from searchkit.site.paths import post_id, repo_path
 from searchkit.site.posts import fingerprint, parse_post
 
 
@@ -37,9 +37,11 @@ class Change:
     added: tuple[str, ...]
 
     def diff(self) -> str:
+        """A unified diff that ``git apply`` accepts from the repository root."""
         old = self.before.decode("utf-8-sig").splitlines(keepends=True)
         new = self.after.decode("utf-8-sig").splitlines(keepends=True)
-        lines = difflib.unified_diff(old, new, f"a/{self.post_id}", f"b/{self.post_id}")
+        name = repo_path(self.path)
+        lines = difflib.unified_diff(old, new, f"a/{name}", f"b/{name}")
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 

@@ -112,6 +112,8 @@ class SplitResult:
     per_tag: list[tuple[str, int, float, float]] = field(default_factory=list)
     n_cold: int = 0
     sure: tuple[int, int] = (0, 0)  # suggestions scoring >= HIGH_CONFIDENCE, right ones
+    folds: int = 1  # k-fold: n_train and n_tags are per fold, n_test and n_cold over all
+    n_posts: int = 0  # tagged posts evaluated
 
 
 def _baselines(train, test, tags, L_te) -> dict[str, np.ndarray]:
@@ -161,9 +163,15 @@ def evaluate(
     min_posts: int = MIN_POSTS,
     seed: int = 0,
     log: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SplitResult:
-    """Evaluate the model and the baselines on one kind of split."""
-    from .train import train_model
+    """Evaluate the model and the baselines on one kind of split.
+
+    ``progress(done, total)`` follows every training and scoring, last at the end.
+    """
+    import functools
+
+    from .training import TRAIN_STEPS, train_model
 
     say = log or (lambda _m: None)
     posts = training_posts(posts)
@@ -179,11 +187,17 @@ def evaluate(
         ]  # fmt: skip
     acc: dict[str, list] = {}
     per_tag_acc: dict[str, list] = {}
-    result = SplitResult(split, 0, 0, 0)
+    result = SplitResult(split, 0, 0, 0, folds=len(parts), n_posts=len(posts))
+    step = TRAIN_STEPS + 1  # the training's steps, then scoring the test posts
+    total = step * len(parts)
+    tell = progress or (lambda _done, _total: None)
     for i, (train, test) in enumerate(parts):
         say(f"{split} split {i + 1}/{len(parts)}: {len(train)} train / {len(test)} test posts")
+        fit = functools.partial(
+            train_model, progress=lambda done, _n, i=i: tell(i * step + done, total)
+        )
         model, scores, preds, Y, cold = evaluate_split(
-            split, train, test, train_fn=train_model, min_posts=min_posts
+            split, train, test, train_fn=fit, min_posts=min_posts
         )
         result.n_train += len(train)
         result.n_test += int((Y.sum(1) > 0).sum())
@@ -198,6 +212,7 @@ def evaluate(
         ngold, prec, rec = threshold_metrics(preds["searchkit model"], Y)["per_tag"]
         for j, t in enumerate(model.tags):
             per_tag_acc.setdefault(t, []).append((int(ngold[j]), prec[j], rec[j]))
+        tell((i + 1) * step, total)
     k = len(parts)
     result.n_train, result.n_tags = result.n_train // k, result.n_tags // k
     for method, rows in acc.items():
@@ -222,11 +237,21 @@ def format_result(r: SplitResult, *, per_tag_rows: int = 30) -> str:
         else ("K-fold cross-validation (iterative stratification), mean over folds")
     )
     cols = list(RANK_METRICS) + ["micro-F1", "macro-F1"]
+    if r.name == "time":
+        counts = (
+            f"{r.n_train} training posts, {r.n_test} test posts with a learned tag "
+            f"({r.n_cold} cold: none of their tags is named in their text), {r.n_tags} tags."
+        )
+    else:
+        counts = (
+            f"{r.folds} folds over {r.n_posts} tagged posts, each tested once: {r.n_test} "
+            f"with a learned tag ({r.n_cold} cold: none of their tags is named in their "
+            f"text). Per fold: about {r.n_train} training posts, {r.n_tags} tags."
+        )
     lines = [
         f"### {title}",
         "",
-        f"{r.n_train} training posts, {r.n_test} test posts with a learned tag "
-        f"({r.n_cold} cold: none of their tags is named in their text), {r.n_tags} tags.",
+        counts,
         "",
         "| method | " + " | ".join(cols) + " |",
         "|---|" + "---:|" * len(cols),

@@ -138,9 +138,7 @@ def review(
     if paths:
         # Paths outside the content folder are skipped, not errors: a
         # pre-commit hook passes every staged Markdown file (README.md too).
-        root = content.resolve()
-        inside = [p for p in paths if Path(p).resolve().is_relative_to(root)]
-        ref, files = None, resolve_posts(content, inside)
+        ref, files = None, resolve_posts(content, paths, skip_outside=True)
     else:
         ref, files = changed_files(content, base)
         ref = base or ref[:12]

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from searchkit.errors import ModelError, SearchkitError
-from searchkit.site.paths import resolve_post
+from searchkit.site.paths import PostPathError, resolve_post
 from searchkit.site.posts import LoadResult, iter_post_files, load_posts, read_post
 
 from .model import Suggestion, TagModel, training_fingerprint, training_posts
 from .store import load_model, model_path, read_model_meta, save_model
 
 Log = Callable[[str], None]
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -26,6 +27,7 @@ class PostSuggestions:
     path: str
     fingerprint: str
     suggestions: list[Suggestion]
+    untagged: bool = False  # the post has no tags yet
 
     def to_json(self) -> dict:
         return {
@@ -35,12 +37,17 @@ class PostSuggestions:
         }
 
 
-def train(content: Path, index: Path, *, log: Log | None = None) -> TagModel:
-    """Train on the site's tagged, non-draft posts and store the model under ``index``."""
-    from .train import train_model
+def train(
+    content: Path, index: Path, *, log: Log | None = None, progress: Progress | None = None
+) -> TagModel:
+    """Train on the site's tagged, non-draft posts and store the model under ``index``.
+
+    ``progress(done, total)`` follows the training (see `train_model`).
+    """
+    from .training import train_model
 
     loaded = load_posts(content)
-    model = train_model(loaded.posts, log=log)
+    model = train_model(loaded.posts, log=log, progress=progress)
     save_model(model, index)
     return model
 
@@ -76,11 +83,22 @@ def fresh_model(
     return load_model(index)
 
 
-def resolve_posts(content: Path, names: Iterable[str | Path]) -> list[Path]:
-    """Post files named by ``names`` (files, post ids or folders) inside ``content``."""
+def resolve_posts(
+    content: Path, names: Iterable[str | Path], *, skip_outside: bool = False
+) -> list[Path]:
+    """Post files named by ``names`` (files, post ids or folders) inside ``content``.
+
+    ``skip_outside`` drops existing files outside ``content`` instead of
+    refusing them (a pre-commit hook passes every staged Markdown file).
+    """
     out: list[Path] = []
     for name in names:
-        p = resolve_post(name, content)
+        try:
+            p = resolve_post(name, content)
+        except PostPathError:
+            if skip_outside and Path(name).exists():
+                continue
+            raise
         if p.is_dir():
             out.extend(f.resolve() for f in iter_post_files(p))
         else:
@@ -123,6 +141,7 @@ def suggest(
             p.id,
             p.fingerprint,
             model.suggest(p, limit=limit, threshold=threshold, include_present=include_present),
+            untagged=not p.tags,
         )
         for p in posts
     ]

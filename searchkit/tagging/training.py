@@ -105,7 +105,11 @@ def base_features(base: Base, X, L: np.ndarray, ctx) -> np.ndarray:
     return assemble(base, S, sims, L, ctx)
 
 
-def out_of_fold(prep: Prepared, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
+# Steps of `train_model` for progress: features, one a fold, trees, final fit.
+TRAIN_STEPS = FOLDS + 3
+
+
+def out_of_fold(prep: Prepared, folds: int = FOLDS, seed: int = 0, tell=None) -> np.ndarray:
     """FEATURES of every post, each scored by base models that did not see it."""
     n = len(prep.posts)
     k = max(2, min(folds, n))
@@ -115,6 +119,8 @@ def out_of_fold(prep: Prepared, folds: int = FOLDS, seed: int = 0) -> np.ndarray
         a, b = fold != f, fold == f
         base = fit_base(prep.vec, prep.X[a], prep.Y[a], prep.L[a], prep.ctx[a])
         F[b] = base_features(base, prep.X[b], prep.L[b], prep.ctx[b])
+        if tell:
+            tell(f + 1)
     return F
 
 
@@ -177,8 +183,12 @@ def train_model(
     min_posts: int = MIN_POSTS,
     seed: int = 0,
     log: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TagModel:
-    """Train on the tagged, non-draft posts among ``posts``."""
+    """Train on the tagged, non-draft posts among ``posts``.
+
+    ``progress(done, TRAIN_STEPS)`` is called after each step, last at the end.
+    """
     import sklearn
 
     started = time.perf_counter()
@@ -187,9 +197,13 @@ def train_model(
     tags = tag_vocabulary(posts, min_posts)
     check_trainable(posts, tags)
     say(f"training on {len(posts)} tagged posts, {len(tags)} tags with >= {min_posts} posts")
+    tell = (lambda done: progress(done, TRAIN_STEPS)) if progress else (lambda _done: None)
+    tell(0)
     prep = Prepared(posts, tags)
-    F = out_of_fold(prep, seed=seed)
+    tell(1)
+    F = out_of_fold(prep, seed=seed, tell=lambda f: tell(1 + f))
     gbm = fit_trees(F, prep.Y, seed)
+    tell(FOLDS + 2)
     trees = export_trees(gbm)
     # Thresholds are tuned on the trees' scores of the out-of-fold features:
     # held out for the base models; the small trees barely fit them (a 3-fold
@@ -197,6 +211,7 @@ def train_model(
     P = gbm_predict(trees, F.reshape(-1, F.shape[2])).reshape(prep.Y.shape)
     threshold, tag_thresholds = tune_thresholds(P, prep.Y)
     base = fit_base(prep.vec, prep.X, prep.Y, prep.L, prep.ctx)
+    tell(TRAIN_STEPS)
     meta = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "posts": len(posts),
