@@ -153,26 +153,6 @@ def test_json_output_is_valid_for_html_in_fields(site, tmp_path):
     json.dumps(data)
 
 
-def test_bulk_length_reader_agrees_with_whoosh(index):
-    from searchkit.schema import TEXT_FIELD_NAMES
-    from searchkit.search.scoring import _length_reader
-
-    with open_searcher(index) as s:
-        for leaf, _ in s._searcher.leaf_searchers():
-            reader = leaf.reader()
-            for name in TEXT_FIELD_NAMES:
-                lengths = _length_reader(leaf, name)
-                assert lengths is not None  # else every query takes the slow path
-                docs = {
-                    d
-                    for text in reader.lexicon(name)
-                    for d in reader.postings(name, text).all_ids()
-                }
-                assert docs
-                for d in docs:
-                    assert lengths(d) == leaf.doc_field_length(d, name)
-
-
 def test_search_site_searches_at_once_and_refreshes_only_when_stale(site, tmp_path):
     from searchkit.search import search_site
 

@@ -17,6 +17,7 @@ from searchkit import __version__
 from searchkit.errors import SearchkitError
 from searchkit.schema import SCHEMA_VERSION, TEXT_FIELD_NAMES, build_schema, indexed_texts
 from searchkit.site.posts import Post, Problem, ProblemsMixin, read_post, scan_posts
+from searchkit.whoosh_internals import start_workers
 
 from . import store
 
@@ -215,11 +216,7 @@ class _NewGeneration:
             self.writer = self.ix.writer(
                 procs=procs, multisegment=True, limitmb=POOL_MB, compound=False, **fork
             )
-            # Start every worker now, before the job queue's feeder thread
-            # exists: Python 3.12+ warns about fork() in a threaded process.
-            start = getattr(self.writer, "_new_task", None)
-            while start and len(self.writer.tasks) < procs:
-                start()
+            start_workers(self.writer, procs)
         else:
             procs = 1
             self.writer = self.ix.writer(limitmb=POOL_MB, compound=False)

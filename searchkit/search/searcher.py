@@ -13,43 +13,29 @@ Python API::
 from __future__ import annotations
 
 import datetime as dt
-import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from heapq import heappush, heapreplace
 from pathlib import Path
 
 from whoosh import collectors, sorting
 from whoosh import index as whoosh_index
 from whoosh import query as Q
-from whoosh.highlight import (
-    FIRST,
-    BasicFragmentScorer,
-    ContextFragmenter,
-    Formatter,
-    Highlighter,
-    top_fragments,
-)
 
 from searchkit.errors import IndexMissing, QueryError
 from searchkit.indexing import store
 from searchkit.schema import (
     ALL_WORDS_TIER,
     COORD,
-    EXCERPT_FIELDS,
     FACET_FIELDS,
-    SNIPPET_CHARS,
-    SNIPPET_FIELDS,
     TEXT_FIELD_NAMES,
-    marked_tokens,
 )
+from searchkit.whoosh_internals import TopCollector
 
 from .dates import parse_day
 from .query import ParsedQuery
 from .scoring import WeightedBM25F
-
-_OPEN, _CLOSE = "\x02", "\x03"
+from .snippets import snippet_of
 
 
 @dataclass
@@ -280,7 +266,7 @@ class Searcher:
             order = [sorting.FieldFacet("date", reverse=True), sorting.ScoreFacet()]
             c = collectors.SortingCollector(order + [sorting.FieldFacet("path")], limit=limit)
         else:
-            c = _TopCollector(limit or self._searcher.doc_count() or 1)
+            c = TopCollector(limit or self._searcher.doc_count() or 1)
         if facets:
             c = collectors.FacetCollector(
                 c,
@@ -322,7 +308,7 @@ class Searcher:
     def _hit(self, rank: int, result, by_date: bool, words: dict | None) -> Hit:
         stored = result.fields()
         date = stored.get("date")
-        snippet, spans = _snippet(stored, words, self.schema) if words is not None else ("", [])
+        snippet, spans = snippet_of(stored, words, self.schema) if words is not None else ("", [])
         return Hit(
             rank=rank,
             path=stored["path"],
@@ -338,58 +324,6 @@ class Searcher:
             snippet=snippet,
             highlights=spans,
         )
-
-
-class _TopCollector(collectors.TopCollector):
-    """The top N posts by score, equal scores in path order.
-
-    Sorting every match by (score, path) facets reads and compares the path
-    of each of them; here a path is read only when a post enters the top N
-    or ties with the lowest score in it. No block skipping: a skipped post
-    could tie on score and come first by path.
-    """
-
-    def __init__(self, limit: int):
-        super().__init__(limit, usequality=False)
-
-    def set_subsearcher(self, subsearcher, offset):
-        super().set_subsearcher(subsearcher, offset)
-        self._paths = subsearcher.reader().column_reader("path")
-
-    def _collect(self, global_docnum, score):
-        items = self.items
-        self.total += 1
-        if len(items) < self.limit:
-            path = self._paths[global_docnum - self.offset]
-            heappush(items, (score, _Reversed(path), global_docnum))
-        elif score >= items[0][0]:
-            path = self._paths[global_docnum - self.offset]
-            if score == items[0][0] and path > items[0][1].value:
-                return 0
-            heapreplace(items, (score, _Reversed(path), global_docnum))
-        return 0 - score
-
-    def remove(self, global_docnum):  # the only caller is collapsing, which we do not use
-        raise NotImplementedError
-
-    def results(self):
-        items = sorted(self.items, reverse=True)
-        return self._results([(score, docnum) for score, _, docnum in items])
-
-
-class _Reversed:
-    """Orders strings backwards, so the heap's lowest entry has the last path."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str):
-        self.value = value
-
-    def __lt__(self, other: _Reversed) -> bool:
-        return self.value > other.value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reversed) and self.value == other.value
 
 
 def _display_score(score: float) -> float:
@@ -416,61 +350,6 @@ def _filters(tags, source, kind, since, until, extra=()) -> Q.Query | None:
         end = parse_day(until, end=True) if isinstance(until, str) else until
         parts.append(Q.DateRange("date", start, end))
     return Q.And(parts) if parts else None
-
-
-class _SpanFormatter(Formatter):
-    """Marks matched words with control characters, turned into offsets later."""
-
-    between = " … "
-
-    def format_token(self, text, token, replace=False):
-        return _OPEN + self._text(text[token.startchar : token.endchar]) + _CLOSE
-
-
-_FRAGMENTER = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-_FORMATTER = _SpanFormatter()
-_SCORER = BasicFragmentScorer()
-_MARKERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _snippet(stored: dict, words: dict, schema) -> tuple[str, list[tuple[int, int]]]:
-    """The best two passages of the first field holding a query word, else an excerpt."""
-    for name in SNIPPET_FIELDS:
-        if name in words:
-            text = _MARKERS.sub(" ", stored.get(name) or "")
-            marked = text and _highlight(text, words[name], schema[name].analyzer)
-            if marked:
-                return _spans(marked)
-    for name in EXCERPT_FIELDS:
-        text = " ".join((stored.get(name) or "").split())
-        if text:
-            return (text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else "")), []
-    return "", []
-
-
-def _highlight(text: str, words: frozenset[str], analyzer) -> str:
-    # Whoosh's Highlighter.highlight_hit, given the words: it would look them
-    # up again for every hit and field (or need every match's terms recorded).
-    tokens = Highlighter._merge_matched_tokens(marked_tokens(analyzer, text, words))
-    fragments = top_fragments(_FRAGMENTER.fragment_tokens(text, tokens), 2, _SCORER, FIRST)
-    return _FORMATTER.format(fragments)
-
-
-def _spans(marked: str) -> tuple[str, list[tuple[int, int]]]:
-    marked = " ".join(marked.split())
-    out: list[str] = []
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for part in re.split(f"({_OPEN}[^{_CLOSE}]*{_CLOSE})", marked):
-        if part.startswith(_OPEN):
-            word = part[1:-1]
-            spans.append((pos, pos + len(word)))
-            out.append(word)
-            pos += len(word)
-        else:
-            out.append(part)
-            pos += len(part)
-    return "".join(out), spans
 
 
 def open_searcher(index_dir: Path | str, **kwargs) -> Searcher:

@@ -1,0 +1,117 @@
+"""Every use of Whoosh's private parts, in one place, each with a test.
+
+Whoosh's public API does not reach what three speed-ups need: the top-N
+collector's per-match hook, the highlighter's token merging, the codec's
+field-length column, and starting the multi-process writer's workers early.
+Each is here with the stock behaviour as the fallback where one exists;
+tests/test_whoosh_internals.py fails loudly if a Whoosh release changes one
+(CI runs the suite against whoosh3 and whoosh 2.7.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from heapq import heappush, heapreplace
+
+from whoosh import collectors
+from whoosh.highlight import Highlighter
+
+
+def merge_matched_tokens(tokens: Iterable) -> Iterable:
+    """Whoosh's merge of adjacent matched tokens (``Highlighter._merge_matched_tokens``)."""
+    return Highlighter._merge_matched_tokens(tokens)
+
+
+def start_workers(writer, procs: int) -> None:
+    """Start every worker of a multi-process writer now (``MpWriter._new_task``).
+
+    Before the job queue's feeder thread exists: Python 3.12+ warns about
+    fork() in a threaded process. Without the hook, workers start on demand.
+    """
+    start = getattr(writer, "_new_task", None)
+    while start and len(writer.tasks) < procs:
+        start()
+
+
+def field_length_reader(searcher, fieldname: str) -> Callable[[int], int | None] | None:
+    """docnum -> length of ``fieldname`` in the searcher's segment, from one read.
+
+    Whoosh reads each scored posting's length byte through five calls and a
+    file seek; a one-word query matching half of 10,000 posts spent 40 % of
+    its time there. This reads the segment's length column once (one byte a
+    post, Whoosh's codec since 2.x) and decodes with Whoosh's own table. It
+    reaches into the codec's reader, so on any surprise it returns None and
+    the scorer keeps Whoosh's way.
+    """
+    try:
+        reader = searcher.reader()
+        cache = reader.__dict__.setdefault("_searchkit_lengths", {})
+        if fieldname not in cache:
+            from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+            from whoosh.util.numeric import byte_to_length
+
+            col = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+            if col is None or col._fixedlen != 1:
+                cache[fieldname] = None
+            else:
+                raw = col._dbfile.get(col._basepos, col._count)
+                table = [byte_to_length(b) for b in range(256)]
+                count = len(raw)
+                # A post past the column's end (or with byte 0) has no text in
+                # the field, so it has no posting there to score.
+                cache[fieldname] = lambda docnum: table[raw[docnum]] if docnum < count else None
+        return cache[fieldname]
+    except Exception:
+        return None
+
+
+class TopCollector(collectors.TopCollector):
+    """The top N posts by score, equal scores in path order.
+
+    Sorting every match by (score, path) facets reads and compares the path
+    of each of them; here a path is read only when a post enters the top N
+    or ties with the lowest score in it. No block skipping: a skipped post
+    could tie on score and come first by path.
+    """
+
+    def __init__(self, limit: int):
+        super().__init__(limit, usequality=False)
+
+    def set_subsearcher(self, subsearcher, offset):
+        super().set_subsearcher(subsearcher, offset)
+        self._paths = subsearcher.reader().column_reader("path")
+
+    def _collect(self, global_docnum, score):  # internal: called by collect() per match
+        items = self.items
+        self.total += 1
+        if len(items) < self.limit:
+            path = self._paths[global_docnum - self.offset]
+            heappush(items, (score, _Reversed(path), global_docnum))
+        elif score >= items[0][0]:
+            path = self._paths[global_docnum - self.offset]
+            if score == items[0][0] and path > items[0][1].value:
+                return 0
+            heapreplace(items, (score, _Reversed(path), global_docnum))
+        return 0 - score
+
+    def remove(self, global_docnum):  # the only caller is collapsing, which we do not use
+        raise NotImplementedError
+
+    def results(self):
+        items = sorted(self.items, reverse=True)
+        return self._results([(score, docnum) for score, _, docnum in items])  # internal
+
+
+class _Reversed:
+    """Orders strings backwards, so the heap's lowest entry has the last path."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.value > other.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.value == other.value

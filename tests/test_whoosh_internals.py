@@ -1,0 +1,86 @@
+"""One test per private part of Whoosh that searchkit uses (searchkit/whoosh_internals.py).
+
+Each fails loudly if a Whoosh release changes the part, rather than letting
+a speed-up silently fall back or rank differently.
+"""
+
+import random
+
+import pytest
+from whoosh import collectors, fields
+from whoosh.filedb.filestore import RamStorage
+from whoosh.highlight import Highlighter
+from whoosh.query import Every
+
+from searchkit import whoosh_internals as wi
+from searchkit.indexing.build import update_index
+from searchkit.schema import TEXT_FIELD_NAMES, analyzer
+from searchkit.search import open_searcher
+
+
+@pytest.fixture
+def index(site, tmp_path):
+    path = tmp_path / "index"
+    update_index(site, path)
+    return path
+
+
+def test_field_length_reader_reads_what_whoosh_reads(index):
+    with open_searcher(index) as s:
+        for leaf, _ in s._searcher.leaf_searchers():
+            reader = leaf.reader()
+            for name in TEXT_FIELD_NAMES:
+                lengths = wi.field_length_reader(leaf, name)
+                assert lengths is not None  # else every query takes the slow path
+                docs = {
+                    d
+                    for text in reader.lexicon(name)
+                    for d in reader.postings(name, text).all_ids()
+                }
+                assert docs
+                for d in docs:
+                    assert lengths(d) == leaf.doc_field_length(d, name)
+
+
+def test_merge_matched_tokens_is_whoosh_highlighters():
+    assert hasattr(Highlighter, "_merge_matched_tokens")
+    text = "flux and flux cd"
+    tokens = [t.copy() for t in analyzer()(text, chars=True, mode="index", removestops=False)]
+    for t in tokens:
+        t.matched = t.text in {"flux", "cd"}
+    tokens[3].startchar = 13  # touching its neighbour, as intraword parts do: one mark
+
+    def merged():
+        return [(t.startchar, t.endchar, t.matched) for t in wi.merge_matched_tokens(iter(tokens))]
+
+    assert merged() == [(0, 4, True), (5, 8, False), (9, 16, True)]
+
+
+def test_start_workers_starts_every_worker():
+    from whoosh.multiproc import MpWriter
+
+    assert hasattr(MpWriter, "_new_task"), "workers would start on demand"
+    ix = RamStorage().create_index(fields.Schema(t=fields.TEXT))
+    writer = MpWriter(ix, procs=2)
+    try:
+        wi.start_workers(writer, 2)
+        assert len(writer.tasks) == 2
+    finally:
+        writer.cancel()
+
+
+def test_top_collector_hooks_exist_and_order_ties_by_path(tmp_path):
+    assert hasattr(collectors.TopCollector, "_collect")
+    assert hasattr(collectors.ScoredCollector, "_results")
+    schema = fields.Schema(path=fields.ID(stored=True, sortable=True), t=fields.TEXT)
+    ix = RamStorage().create_index(schema)
+    paths = [f"p{i:03d}" for i in range(60)]
+    rng = random.Random(7)
+    with ix.writer() as w:
+        for p in rng.sample(paths, len(paths)):
+            w.add_document(path=p, t="same words")
+    with ix.searcher() as s:
+        c = wi.TopCollector(5)
+        s.search_with_collector(Every(), c)
+        got = [hit["path"] for hit in c.results()]
+    assert got == paths[:5]  # equal scores: the first paths, in order
