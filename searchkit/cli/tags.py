@@ -18,6 +18,12 @@ from .main import say as _say
 from .options import json_option, site_options
 
 
+def _announce(cfg: Config) -> None:
+    """Say which site configuration the posts are read with (if the site has one)."""
+    if cfg.site.config_files:
+        _say(cfg.site.describe())
+
+
 @click.group()
 def tags():
     """Suggest, apply, review and evaluate tags learned from your tagged posts.
@@ -39,7 +45,8 @@ def train(cfg: Config):
     """
     from searchkit.tagging.workflow import train as train_site
 
-    model = train_site(cfg.content, cfg.index, log=_say)
+    _announce(cfg)
+    model = train_site(cfg.site, cfg.index, log=_say)
     m = model.meta
     click.echo(
         f"trained on {m['posts']} posts: {len(model.tags)} tags with >= {m['min_posts']} posts, "
@@ -73,7 +80,7 @@ def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
     from searchkit.tagging.workflow import suggest as suggest_posts
 
     results = suggest_posts(
-        cfg.content, cfg.index, paths, limit=limit, threshold=threshold,
+        cfg.site, cfg.index, paths, limit=limit, threshold=threshold,
         include_present=show_all, log=_say,
     )  # fmt: skip
     if as_json:
@@ -122,13 +129,13 @@ def apply(cfg: Config, paths, limit, threshold, from_file, write):
         except (ValueError, KeyError, TypeError) as exc:
             raise click.UsageError(f"--from: not a suggestions JSON list ({exc})") from None
     else:
-        results = suggest_posts(cfg.content, cfg.index, paths, limit=limit,
+        results = suggest_posts(cfg.site, cfg.index, paths, limit=limit,
                                 threshold=threshold, log=_say)  # fmt: skip
         plan = [(r.path, r.fingerprint, [s.tag for s in r.suggestions]) for r in results]
     failed = 0
     for rel, fp, new_tags in plan:
         try:
-            change = plan_change(Path(cfg.content, rel), cfg.content, new_tags)
+            change = plan_change(Path(cfg.content, rel), cfg.site, new_tags)
             if change is None:
                 continue
             if write:
@@ -160,7 +167,7 @@ def review(cfg: Config, paths, base, output):
     """
     from searchkit.tagging.review import review as run_review
 
-    report = run_review(cfg.content, cfg.index, paths=paths, base=base, log=_say)
+    report = run_review(cfg.site, cfg.index, paths=paths, base=base, log=_say)
     text = report.to_markdown()
     click.echo(text, nl=False)
     if output:
@@ -183,7 +190,8 @@ def eval_(cfg: Config, split, folds):
     from searchkit.site.posts import load_posts
     from searchkit.tagging.evaluate import evaluate, format_result
 
-    posts = load_posts(cfg.content).posts
+    _announce(cfg)
+    posts = load_posts(cfg.site).posts
     for name in ("time", "kfold") if split == "both" else (split,):
         result = evaluate(posts, split=name, folds=folds, log=_say)
         click.echo(format_result(result))
@@ -202,7 +210,8 @@ def report(cfg: Config, as_json):
     from searchkit.site.posts import load_posts
     from searchkit.tagging.vocabulary import vocabulary_report
 
-    result = vocabulary_report(load_posts(cfg.content).posts)
+    _announce(cfg)
+    result = vocabulary_report(load_posts(cfg.site).posts)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -37,6 +37,7 @@ from searchkit.errors import ExportError
 from searchkit.indexing import store
 from searchkit.search.scoring import WeightedBM25F
 from searchkit.site.posts import load_posts
+from searchkit.site.siteconfig import url_settings
 from searchkit.site.urls import post_url
 
 from .data import (
@@ -141,7 +142,7 @@ def _build(cfg: Config, searcher) -> tuple[dict, dict[str, object]]:
         if not stored.get("draft"):
             whoosh_ids[stored["path"]] = docnum
     paths = sorted(whoosh_ids)  # code point order: export ids break ties like the CLI
-    posts = {p.id: p for p in load_posts(cfg.content, drafts=False).posts}
+    posts = {p.id: p for p in load_posts(cfg.site or cfg.content, drafts=False).posts}
     if set(posts) != set(paths):
         raise ExportError("the content changed while exporting; run the export again")
     doc_ids = {whoosh_ids[p]: i for i, p in enumerate(paths)}
@@ -169,10 +170,12 @@ def _build(cfg: Config, searcher) -> tuple[dict, dict[str, object]]:
 
 
 def _doc(i: int, post, cfg: Config) -> ExportDoc:
+    base_url, permalink, permalinks = url_settings(cfg)
     url = post_url(
         post,
-        base_url=cfg.base_url,
-        permalink=cfg.permalink,
+        base_url=base_url,
+        permalink=permalink,
+        permalinks=permalinks,
         link_posts_use_external_url=cfg.link_posts_use_external_url,
     )
     return ExportDoc(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 from urllib.parse import quote, urlsplit
 
@@ -45,8 +46,13 @@ def urlize(text: str) -> str:
 
 
 def post_url(post: Post, *, base_url: str = "/", permalink: str = "/:sections/:filename/",
-             link_posts_use_external_url: bool = False) -> str:  # fmt: skip
-    """The URL a visitor follows for ``post`` ('' if none is safe)."""
+             link_posts_use_external_url: bool = False,
+             permalinks: Mapping[str, str] | None = None) -> str:  # fmt: skip
+    """The URL a visitor follows for ``post`` ('' if none is safe).
+
+    ``permalinks`` maps a section (the post's first folder) to its own
+    pattern, as Hugo's ``permalinks`` does; other posts use ``permalink``.
+    """
     if post.url:
         url = post.url if is_safe_url(post.url) else ""
         if url and not urlsplit(url).scheme and not url.startswith("/"):
@@ -54,6 +60,9 @@ def post_url(post: Post, *, base_url: str = "/", permalink: str = "/:sections/:f
         return url
     if link_posts_use_external_url and post.external_url:
         return post.external_url if is_safe_url(post.external_url) else ""
+    if permalinks:
+        section = post.id.split("/", 1)[0] if "/" in post.id else ""
+        permalink = permalinks.get(section, permalink)
     return join_url(base_url, expand_permalink(permalink, post))
 
 
