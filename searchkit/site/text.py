@@ -35,6 +35,7 @@ _LIQUID = re.compile(
 _CUT_TEMPLATE = re.compile(r"\{[{%]\s*[<%]?[^{}]*$")
 _CUT_LINK = re.compile(r"\[([^\[\]]*)\]\([^()\s]*(?:\s+\"[^\"]*\"?)?$")
 _CUT_TAG = re.compile(r"<[A-Za-z/][^<>]*$")
+_LITERAL_LINK = re.compile(r'\[([^\[\]\n]*)\]\((?:https?:|/|#)[^\s)]*(?:\s+"[^\n]*?")?\)?')
 _MARKDOWN_SIGNS = re.compile(r"[*_`\[\]<>&#|~\\]|^\s*(?:[-+>]|\d+[.)])\s|^ {4}|\n[=-]+\s*$", re.M)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\s*\n\s*\n\s*")
@@ -83,24 +84,34 @@ def markdown_text(text: str) -> str:
         if kind == "inline":
             for child in tok.children or ():
                 ck = child.type
-                if ck in ("text", "code_inline", "image"):  # an image's content: its alt
+                if ck in ("text", "image"):  # an image's content: its alt text
                     pieces.append(html.escape(child.content, quote=False))
+                elif ck == "code_inline":
+                    pieces.append(_code(child.content))
                 elif ck in ("softbreak", "hardbreak"):
                     pieces.append("\n")
                 elif ck == "html_inline":
                     pieces.append(child.content)
                     has_html = True
         elif kind in ("fence", "code_block"):
-            pieces.append(html.escape(tok.content, quote=False) + "\n")
+            pieces.append(_code(tok.content) + "\n")
         elif kind == "html_block":
             pieces.append(tok.content + "\n")
             has_html = True
         elif tok.nesting == -1 and tok.block:
             pieces.append("\n\n" if kind in _PARAGRAPH_ENDS else " ")
     joined = "".join(pieces)
+    if "](" in joined:  # a link Markdown could not parse (a broken title): its text
+        joined = _LITERAL_LINK.sub(r"\1", joined)
     # Text pieces were escaped so that HTML between them parses as HTML and a
     # literal "<" in the text stays text; without HTML, unescaping is enough.
     return html_text(joined) if has_html else tidy(html.unescape(joined))
+
+
+def _code(text: str) -> str:
+    # Entities in code are literal in Markdown, but in posts moved from HTML
+    # they stand for the characters a reader was meant to see (&lt;html&gt;).
+    return html.escape(html.unescape(text), quote=False)
 
 
 _PARAGRAPH_ENDS = frozenset(

@@ -130,12 +130,22 @@ def _quote_like(sample: str | None, tag: str, *, toml: bool = False) -> str:
     quote = sample[0] if sample and sample[0] in "\"'" else None
     if quote is None and not toml:
         plain = _YAML_PLAIN.match(tag) and tag.lower() not in _YAML_SPECIAL
-        if plain and not re.fullmatch(r"[-+]?[0-9._]+([eE][-+]?[0-9]+)?", tag):
+        if plain and not re.fullmatch(r"[-+]?[0-9._]+([eE][-+]?[0-9]+)?", tag) and _plain_str(tag):
             return tag
         quote = '"'
     if quote == "'" and "'" not in tag and "\n" not in tag:
         return f"'{tag}'"
     return json.dumps(tag, ensure_ascii=False)
+
+
+def _plain_str(tag: str) -> bool:
+    """True if YAML reads ``tag`` unquoted as that very string (not 0b0, 1:20, a date)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(tag) == tag
+    except yaml.YAMLError:
+        return False
 
 
 def _edit_yaml(head: str, eol: str, tags: list[str], key: str = "tags") -> str:
