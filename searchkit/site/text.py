@@ -27,6 +27,7 @@ _ARG = re.compile(r"""\b(alt|caption|title|intro|text)\s*=\s*(?:"([^"]*)"|'([^']
 _LIQUID = re.compile(
     r"\{%-?\s*raw\s*-?%\}(?P<raw>.*?)\{%-?\s*endraw\s*-?%\}"
     r"|\{%-?\s*comment\s*-?%\}.*?\{%-?\s*endcomment\s*-?%\}"
+    r"|(?P<code>\{%-?\s*(?:end)?highlight\b.*?%\})"
     r"|\{%.*?%\}|\{\{.*?\}\}",
     re.DOTALL,
 )
@@ -47,7 +48,7 @@ def strip_templates(text: str, *, hugo: bool = True, liquid: bool = True) -> str
     if hugo and "{{" in text:
         text = _SHORTCODE.sub(_shortcode_text, text)
     if liquid and ("{%" in text or "{{" in text):
-        text = _LIQUID.sub(lambda m: m.group("raw") or " ", text)
+        text = _LIQUID.sub(_liquid_text, text)
     return text
 
 
@@ -58,10 +59,24 @@ def excerpt_text(text: str, *, hugo: bool = True, liquid: bool = True) -> str:
     return markdown_text(text)
 
 
+# What a `highlight` shortcode or Liquid tag becomes: a fence, so the code in
+# it stays code (Markdown would otherwise read "- hosts: web" as a list).
+_FENCE = "\n```\n"
+
+
+def _liquid_text(m: re.Match) -> str:
+    if m.group("code"):
+        return _FENCE
+    return m.group("raw") or " "
+
+
 def _shortcode_text(m: re.Match) -> str:
     args = m.group(1)
     if args.lstrip().startswith("/*"):  # {{</* x */>}}: a shortcode shown, not run
         return " "
+    name = args.split(None, 1)[0] if args.strip() else ""
+    if name in ("highlight", "/highlight"):
+        return _FENCE
     words = [next(g for g in a.groups()[1:] if g is not None) for a in _ARG.finditer(args)]
     return " " + " ".join(w for w in words if w) + " " if words else " "
 
