@@ -13,7 +13,13 @@ from conftest import FIXTURES, run_cli
 
 from searchkit.site.posts import load_posts
 from searchkit.site.siteconfig import discover_site, open_site, tags_taxonomy
-from searchkit.site.text import excerpt_text, html_text, markdown_text, strip_templates
+from searchkit.site.text import (
+    excerpt_text,
+    html_text,
+    inline_text,
+    markdown_text,
+    strip_templates,
+)
 from searchkit.site.urls import post_url
 from searchkit.tagging.apply import plan_change
 
@@ -239,6 +245,7 @@ def test_text_helpers_keep_literal_text():
     assert markdown_text("Use `a < b` and 5 < 6 &amp; 1") == "Use a < b and 5 < 6 & 1"
     assert markdown_text("<p>a</p>\n\nx <b>y</b> 3 < 4") == "a\n\nx y 3 < 4"
     assert html_text("<style>p{}</style><p>caf&eacute;</p>") == "café"
+    assert inline_text("<em>Big</em> &amp; small {{< x >}}") == "Big & small"
     assert strip_templates("a {{</* figure */>}} b", liquid=False) == "a   b"
     # A summary cut at N characters leaves a shortcode, a link or a tag open.
     assert excerpt_text("Read the [guide](https://ex.org/gu") == "Read the guide"
@@ -277,3 +284,15 @@ def test_jekyll_publishing_rules(jekyll):
     assert not posts["2023-04-01-liquid.md"].draft
     (jekyll / "_config.yml").write_text("future: true\n")
     assert not posts_of(jekyll / "_posts")["2999-01-01-future.md"].draft
+
+
+def test_a_jekyll_site_root_skips_its_built_output(jekyll):
+    (jekyll / "_site").mkdir()
+    (jekyll / "_site" / "index.html").write_text("<html><body>Built page</body></html>")
+    (jekyll / "_layouts").mkdir()
+    (jekyll / "_layouts" / "post.html").write_text("---\nlayout: default\n---\n{{ content }}")
+    assert set(posts_of(jekyll)) == {
+        "_posts/2023-04-01-liquid.md",
+        "_posts/2999-01-01-future.md",
+        "_posts/2023-05-01-unpublished.md",
+    }

@@ -8,6 +8,7 @@ site's `ReadRules` (Hugo's or Jekyll's configuration, searchkit.toml's
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,7 +21,6 @@ TRUE_STRINGS = frozenset({"true", "yes", "on", "1"})
 FALSE_STRINGS = frozenset({"false", "no", "off", "0", ""})
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_DEFAULT_RULES: list[ReadRules] = []  # made on first use: it reads searchkit.schema
 # Hugo's front-matter dates (gohugo.io/getting-started/configuration/#configure-front-matter).
 PUBLISH_KEYS = ("publishdate", "pubdate", "published", "date")
 EXPIRY_KEYS = ("expirydate", "unpublishdate")
@@ -40,9 +40,7 @@ def post_fields(
     ``fmt`` is the body's format ("markdown" or "html"); ``now`` is when
     publishing dates are judged (the current time if None).
     """
-    if rules is None:
-        rules = _DEFAULT_RULES[0] if _DEFAULT_RULES else ReadRules()
-        _DEFAULT_RULES[:] = [rules]
+    rules = rules or _default_rules()
     # Here, not at the top: the freshness check of a query imports this module
     # in its child process and never reads a post.
     from .text import html_text, inline_text, markdown_text
@@ -71,6 +69,12 @@ def post_fields(
         body=html_text(raw_body) if fmt == "html" else markdown_text(raw_body),
         fields=meta,
     )
+
+
+@functools.cache
+def _default_rules() -> ReadRules:
+    # Made on first use, not at import: ReadRules() reads searchkit.schema (Whoosh).
+    return ReadRules()
 
 
 def _prose(text: str, hugo: bool, liquid: bool) -> str:

@@ -26,6 +26,9 @@ HTML_SUFFIXES = (".html", ".htm")
 # and HTML are read; the others are counted and named, never dropped silently.
 POST_SUFFIXES = MARKDOWN_SUFFIXES + HTML_SUFFIXES
 UNREADABLE_SUFFIXES = (".org", ".adoc", ".asciidoc", ".ad", ".rst", ".pandoc", ".pdc")
+# Folders of a Jekyll site that never hold posts: its built output (HTML
+# pages, now that .html files are posts) and its templates.
+NOT_CONTENT = frozenset({"_site", "_layouts", "_includes"})
 SECTION_PAGES = tuple("_index" + s for s in POST_SUFFIXES)
 BUNDLE_PAGES = tuple("index" + s for s in POST_SUFFIXES)
 
@@ -108,7 +111,8 @@ def iter_post_files(root: Path) -> Iterator[Path]:
     Hugo rules: ``_index.md`` is a section page (skipped); a folder holding
     ``index.md`` (or ``index.html``) is a leaf bundle whose other files are
     resources, not posts.
-    Hidden files and folders are skipped.
+    Hidden files and folders are skipped, and a Jekyll site's `_site`, `_layouts`
+    and `_includes`.
     """
     root = Path(root)
     for pid, _ in iter_post_entries(root):
@@ -187,7 +191,7 @@ def _walk(
         elif _unreadable(lowered) and not name.startswith("_index."):
             _count(skipped, name)
     for entry in sorted(dirs, key=lambda e: e.name):
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or entry.name in NOT_CONTENT:
             continue
         try:
             if entry.is_symlink():
