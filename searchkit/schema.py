@@ -20,7 +20,9 @@ from whoosh.support.charset import accent_map
 
 # Bump when a field, an analyser or a weight changes: an index built with
 # another version is rebuilt automatically (with a one-line notice).
-SCHEMA_VERSION = 2  # 2: weights, B, K1 tuned on Cranfield (exported impacts change)
+# 4: slug and local date stored (URLs at query time); 3: text, not markup
+# (shortcodes, Liquid, Markdown, HTML); 2: tuned weights
+SCHEMA_VERSION = 4
 
 # Whoosh's default token pattern: words, with inner dots kept (v1.33, k8s.io).
 TOKEN_PATTERN = r"\w+(\.?\w+)*"
@@ -61,6 +63,22 @@ TEXT_FIELDS: tuple[TextField, ...] = (
 )
 FIELD_WEIGHTS: dict[str, float] = {f.name: f.weight for f in TEXT_FIELDS}
 TEXT_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in TEXT_FIELDS)
+
+# The front-matter keys each field is read from (lower case; the first key with
+# a value wins). A site's configuration changes `tags` (its taxonomy) and
+# searchkit.toml's [fields] any of them. `description` is Hugo's usual summary.
+FRONT_MATTER_KEYS: dict[str, tuple[str, ...]] = {
+    "title": ("title",),
+    "tldr": ("tldr",),
+    "summary": ("summary", "description"),
+    "tags": ("tags",),
+    "source": ("source",),
+    "post_kind": ("post_kind",),
+    "url": ("url",),
+    "external_url": ("external_url",),
+    "date": ("date",),
+    "draft": ("draft",),
+}
 
 # Where a plain excerpt of a post comes from: the first of these that is not empty.
 EXCERPT_FIELDS: tuple[str, ...] = ("tldr", "summary", "body")
@@ -338,6 +356,10 @@ def build_schema() -> fields.Schema:
         draft=fields.BOOLEAN(stored=True),
         url=fields.STORED(),
         external_url=fields.STORED(),
+        # What a permalink is made of beyond the fields above (site/urls.py),
+        # so a query gives the export's URL without reading the posts again.
+        slug=fields.STORED(),
+        local_date=fields.STORED(),
         fingerprint=fields.STORED(),
         **text_fields,
     )

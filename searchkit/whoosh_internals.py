@@ -22,6 +22,22 @@ def merge_matched_tokens(tokens: Iterable) -> Iterable:
     return Highlighter._merge_matched_tokens(tokens)
 
 
+def cancel_workers(writer) -> None:
+    """Cancel a writer and end its worker processes.
+
+    ``MpWriter.cancel`` only flags its workers, which then wait on the job
+    queue for ever, and at exit ``multiprocessing`` joins them: a cancelled
+    multi-process build would hang its process.
+    """
+    try:
+        writer.cancel()
+    finally:
+        for task in getattr(writer, "tasks", ()):
+            if task.is_alive():
+                task.terminate()
+            task.join(5)
+
+
 def start_workers(writer, procs: int) -> None:
     """Start every worker of a multi-process writer now (``MpWriter._new_task``).
 

@@ -242,7 +242,8 @@ def test_post_fields_are_exported_as_plain_strings(tmp_path):
     docs = meta["inline"]["d"]
     assert '<script>alert("title")</script> XSS title' in [d[1] for d in docs]
     assert all(u == "" or u.startswith("/") for u in (d[0] for d in docs))
-    # Markup in a field is text: kept as written, for the client to show as text.
+    # Markup in a field's text (written as entities) is exported as text, for
+    # the client to show as text.
     assert any("<a href=" in d[6] for d in docs)
 
 

@@ -56,17 +56,19 @@ def test_merge_matched_tokens_is_whoosh_highlighters():
     assert merged() == [(0, 4, True), (5, 8, False), (9, 16, True)]
 
 
-def test_start_workers_starts_every_worker():
+def test_start_workers_starts_every_worker_and_cancel_ends_them(tmp_path):
+    from whoosh import index as whoosh_index
     from whoosh.multiproc import MpWriter
 
     assert hasattr(MpWriter, "_new_task"), "workers would start on demand"
-    ix = RamStorage().create_index(fields.Schema(t=fields.TEXT))
+    ix = whoosh_index.create_in(str(tmp_path), fields.Schema(t=fields.TEXT))
     writer = MpWriter(ix, procs=2)
-    try:
-        wi.start_workers(writer, 2)
-        assert len(writer.tasks) == 2
-    finally:
-        writer.cancel()
+    wi.start_workers(writer, 2)
+    tasks = list(writer.tasks)
+    assert len(tasks) == 2 and all(t.is_alive() for t in tasks)
+    wi.cancel_workers(writer)  # else they wait on the job queue, and exit waits on them
+    assert not any(t.is_alive() for t in tasks)
+    ix.close()
 
 
 def test_top_collector_hooks_exist_and_order_ties_by_path(tmp_path):

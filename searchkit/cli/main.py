@@ -99,7 +99,7 @@ def refresh_index(cfg: Config, *, quiet: bool = False) -> None:
 
     progress = IndexProgress(not quiet)
     try:
-        refresh(cfg.content, cfg.index, log=say, **progress.options())
+        refresh(cfg.site, cfg.index, log=say, **progress.options())
     finally:
         progress.close()
 
@@ -130,11 +130,11 @@ def index(cfg: Config, rebuild: bool, strict: bool, quiet: bool, wait: float):
 
     progress = IndexProgress(not quiet)
     try:
-        report = update_index(
-            cfg.content, cfg.index, rebuild=rebuild, wait=wait, **progress.options()
-        )
+        report = update_index(cfg.site, cfg.index, rebuild=rebuild, wait=wait, **progress.options())
     finally:
         progress.close()
+    if report.site and not quiet:
+        say(report.site)
     if report.rebuilt and report.rebuilt != "--rebuild":
         say(f"rebuilding the index: {report.rebuilt}")
     print_problems(report.problems, quiet=quiet)
@@ -188,7 +188,7 @@ def query(
     progress = IndexProgress()
     try:
         result = search_site(
-            cfg.content, cfg.index, " ".join(words), log=say,
+            cfg.site, cfg.index, " ".join(words), log=say,
             update_options=progress.options(), limit=limit, tags=tags, source=source,
             kind=kind, since=since, until=until, sort=sort, drafts=drafts, facets=facets,
             fuzzy_fallback=fuzzy_fallback, syntax=not plain,
@@ -229,7 +229,7 @@ def _print_result(result, as_json: bool, cfg: Config) -> int:
     global _FAST_EXIT
     from searchkit.site.urls import set_hit_urls
 
-    set_hit_urls(result.hits, cfg.content, cfg)  # the export's URLs, from one rule
+    set_hit_urls(result.hits, cfg)  # the export's URLs, from one rule
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -268,6 +268,7 @@ def export(cfg: Config, out: Path, demo: bool, base_url: str | None, quiet: bool
     refresh_index(cfg, quiet=quiet)
     if base_url is not None:
         cfg.base_url = base_url
+        cfg.given.add("base_url")
     with Bar("exporting", enabled=not quiet) as bar:
         report = export_site(cfg, out, demo=demo, progress=bar)
     click.echo(report.summary())

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from searchkit.config import load_config
+from searchkit.site.siteconfig import configure_site
 
 
 def site_options(func: Callable) -> Callable:
@@ -33,6 +34,7 @@ def site_options(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args, content, index_dir, config, **kwargs):
         cfg = load_config(config, content=content, index=index_dir)
+        configure_site(cfg)  # the site's own Hugo or Jekyll configuration
         if not cfg.content.is_dir():
             raise click.UsageError(f"content folder not found: {cfg.content}")
         return func(*args, cfg=cfg, **kwargs)

@@ -19,6 +19,12 @@ from .options import json_option, quiet_option, site_options
 from .progress import Bar
 
 
+def _announce(cfg: Config) -> None:
+    """Say which site configuration the posts are read with (if the site has one)."""
+    if cfg.site.config_files:
+        _say(cfg.site.describe())
+
+
 @click.group()
 def tags():
     """Suggest, apply, review and evaluate tags learned from your tagged posts.
@@ -41,8 +47,9 @@ def train(cfg: Config, quiet: bool):
     """
     from searchkit.tagging.workflow import train as train_site
 
+    _announce(cfg)
     with Bar("training", enabled=not quiet) as bar:
-        model = train_site(cfg.content, cfg.index, log=None if quiet else _say, progress=bar)
+        model = train_site(cfg.site, cfg.index, log=None if quiet else _say, progress=bar)
     m = model.meta
     click.echo(
         f"trained on {m['posts']} posts: {len(model.tags)} tags with >= {m['min_posts']} posts, "
@@ -80,7 +87,7 @@ def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
     from searchkit.tagging.workflow import suggest as suggest_posts
 
     results = suggest_posts(
-        cfg.content, cfg.index, paths, limit=limit, threshold=threshold,
+        cfg.site, cfg.index, paths, limit=limit, threshold=threshold,
         include_present=show_all, log=_say,
     )  # fmt: skip
     code = EXIT_FINDINGS if any(r.untagged for r in results) else EXIT_OK
@@ -131,13 +138,13 @@ def apply(cfg: Config, paths, limit, threshold, from_file, write):
         except (ValueError, KeyError, TypeError) as exc:
             raise click.UsageError(f"--from: not a suggestions JSON list ({exc})") from None
     else:
-        results = suggest_posts(cfg.content, cfg.index, paths, limit=limit,
+        results = suggest_posts(cfg.site, cfg.index, paths, limit=limit,
                                 threshold=threshold, log=_say)  # fmt: skip
         plan = [(r.path, r.fingerprint, [s.tag for s in r.suggestions]) for r in results]
     failed = 0
     for rel, fp, new_tags in plan:
         try:
-            change = plan_change(Path(cfg.content, rel), cfg.content, new_tags)
+            change = plan_change(Path(cfg.content, rel), cfg.site, new_tags)
             if change is None:
                 continue
             if write:
@@ -169,7 +176,7 @@ def review(cfg: Config, paths, base, output):
     """
     from searchkit.tagging.review import review as run_review
 
-    report = run_review(cfg.content, cfg.index, paths=paths, base=base, log=_say)
+    report = run_review(cfg.site, cfg.index, paths=paths, base=base, log=_say)
     text = report.to_markdown()
     click.echo(text, nl=False)
     if output:
@@ -193,7 +200,8 @@ def eval_(cfg: Config, split, folds, quiet):
     from searchkit.site.posts import load_posts
     from searchkit.tagging.evaluate import evaluate, format_result
 
-    posts = load_posts(cfg.content).posts
+    _announce(cfg)
+    posts = load_posts(cfg.site).posts
     for name in ("time", "kfold") if split == "both" else (split,):
         with Bar(f"{name} split", enabled=not quiet) as bar:
             result = evaluate(posts, split=name, folds=folds, log=None, progress=bar)
@@ -213,7 +221,8 @@ def report(cfg: Config, as_json):
     from searchkit.site.posts import load_posts
     from searchkit.tagging.vocabulary import vocabulary_report
 
-    result = vocabulary_report(load_posts(cfg.content).posts)
+    _announce(cfg)
+    result = vocabulary_report(load_posts(cfg.site).posts)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -157,7 +157,7 @@ def _build(cfg: Config, searcher, tell: Progress) -> tuple[dict, dict[str, objec
             whoosh_ids[stored["path"]] = docnum
     paths = sorted(whoosh_ids)  # code point order: export ids break ties like the CLI
     tell(0, 100)
-    posts = {p.id: p for p in load_posts(cfg.content, drafts=False).posts}
+    posts = {p.id: p for p in load_posts(cfg.site or cfg.content, drafts=False).posts}
     tell(_READ, 100)
     if set(posts) != set(paths):
         raise ExportError("the content changed while exporting; run the export again")

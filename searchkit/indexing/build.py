@@ -16,8 +16,16 @@ from pathlib import Path
 from searchkit import __version__
 from searchkit.errors import SearchkitError
 from searchkit.schema import SCHEMA_VERSION, TEXT_FIELD_NAMES, build_schema, indexed_texts
-from searchkit.site.posts import Post, Problem, ProblemsMixin, read_post, scan_posts
-from searchkit.whoosh_internals import start_workers
+from searchkit.site.posts import (
+    Post,
+    Problem,
+    ProblemsMixin,
+    read_post,
+    scan_posts,
+    skipped_summary,
+)
+from searchkit.site.siteconfig import Site, open_site
+from searchkit.whoosh_internals import cancel_workers, start_workers
 
 from . import store
 
@@ -49,21 +57,24 @@ class IndexReport(ProblemsMixin):
     unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
     rebuilt: str = ""  # why the index was rebuilt from scratch, if it was
+    site: str = ""  # which site configuration was read ('' for a bare content folder)
+    skipped: str = ""  # "skipped 12 .org files ..." ('' if none)
 
     @property
     def changed(self) -> bool:
         return bool(self.indexed or self.updated or self.removed)
 
     def summary(self) -> str:
-        return (
+        line = (
             f"indexed {self.indexed}, updated {self.updated}, removed {self.removed}, "
             f"unchanged {self.unchanged}, warnings {len(self.warnings)}, "
             f"errors {len(self.errors)}"
         )
+        return f"{line}; {self.skipped}" if self.skipped else line
 
 
 def update_index(
-    content_dir: Path | str,
+    content_dir: Path | str | Site,
     index_dir: Path | str,
     *,
     rebuild: bool = False,
@@ -73,18 +84,24 @@ def update_index(
 ) -> IndexReport:
     """Bring the index in ``index_dir`` up to date with ``content_dir``.
 
-    ``on_start(n)`` is told how many units of work there are (two a post to
-    read: one when it is read, one when the writer has committed it, so the
-    count ends when the work does); ``progress(k)`` is
-    called after each. Holds the writer lock for the whole run.
+    ``content_dir`` is a content folder (its site's Hugo or Jekyll
+    configuration is looked up beside it) or a `Site`. ``on_start(n)`` is
+    told how many units of work there are (two a post to read: one when it
+    is read, one when the writer has committed it, so the count ends when
+    the work does); ``progress(k)`` is called after each. Holds the writer
+    lock for the whole run.
     """
-    content_dir, index_dir = Path(content_dir), Path(index_dir)
+    site, index_dir = open_site(content_dir), Path(index_dir)
     with store.writer_lock(index_dir, wait=wait):
-        return _update_locked(content_dir, index_dir, rebuild, progress, on_start)
+        return _update_locked(site, index_dir, rebuild, progress, on_start)
 
 
-def _update_locked(content_dir, index_dir, rebuild, progress, on_start) -> IndexReport:
+def _update_locked(site: Site, index_dir, rebuild, progress, on_start) -> IndexReport:
     report = IndexReport()
+    content_dir, rules = Path(site.content), site.rules
+    rules_key = site.rules_key()
+    if site.config_files:
+        report.site = site.describe()
     store.remove_stale_generations(index_dir)  # left over from a killed run
     base = store.current_generation(index_dir)
     old = store.read_manifest(base)
@@ -99,12 +116,17 @@ def _update_locked(content_dir, index_dir, rebuild, progress, on_start) -> Index
             f"the index has schema version {old.schema_version}, "
             f"this searchkit uses {SCHEMA_VERSION}"
         )
+    elif old.site_rules != rules_key:
+        report.rebuilt = "the site's configuration reads posts differently"
     if report.rebuilt:
         base, old = None, None
     old_entries = old.entries if old else {}
 
-    files = scan_posts(content_dir)
+    skipped: dict[str, int] = {}
+    files = scan_posts(content_dir, skipped)
+    report.skipped = skipped_summary(skipped)
     manifest = store.Manifest(SCHEMA_VERSION, __version__)
+    manifest.site_digest, manifest.site_rules = site.config_digest(), rules_key
     removed = [pid for pid in old_entries if pid not in files]
     todo = [
         pid
@@ -127,7 +149,7 @@ def _update_locked(content_dir, index_dir, rebuild, progress, on_start) -> Index
                 manifest.entries[pid] = old_entries[pid]
                 report.unchanged += 1
                 continue
-            post, problems = read_post(content_dir / pid, content_dir)
+            post, problems = read_post(content_dir / pid, content_dir, rules)
             if progress:
                 progress(1)
             prev = old_entries.get(pid)
@@ -163,8 +185,10 @@ def _update_locked(content_dir, index_dir, rebuild, progress, on_start) -> Index
         if base is not None and not new.opened:
             # Nothing to re-index; the manifest still records new mtimes (and an
             # index written before stamps existed gets one).
-            if manifest.entries != old_entries or not store.stamp_matches(
-                base, SCHEMA_VERSION, files
+            if (
+                manifest.entries != old_entries
+                or manifest.site_digest != old.site_digest
+                or not store.stamp_matches(base, SCHEMA_VERSION, files, manifest.site_digest)
             ):
                 store.write_manifest(base, manifest)
             return report
@@ -264,7 +288,7 @@ class _NewGeneration:
     def cancel(self) -> None:
         try:
             if self.writer is not None:
-                self.writer.cancel()
+                cancel_workers(self.writer)
         finally:
             self.writer = None
             if self.ix is not None:
@@ -333,6 +357,8 @@ def document(post: Post) -> dict:
         "draft": post.draft,
         "url": post.url,
         "external_url": post.external_url,
+        "slug": str(post.fields.get("slug") or ""),
+        "local_date": post.date.isoformat() if post.date else "",
         "fingerprint": post.fingerprint,
     }
     doc.update(indexed_texts({name: post.text(name) for name in TEXT_FIELD_NAMES}))

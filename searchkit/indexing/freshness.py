@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from . import store
 
 if TYPE_CHECKING:
+    from searchkit.site.siteconfig import Site
+
     from .build import IndexReport
 
 Log = Callable[[str], None]
@@ -41,20 +43,25 @@ class Freshness:
         return ""
 
 
-def check(content_dir: Path | str, index_dir: Path | str) -> Freshness:
+def check(content_dir: Path | str | Site, index_dir: Path | str) -> Freshness:
     """Compare ``content_dir`` with the live generation in ``index_dir`` (no Whoosh needed)."""
     from searchkit.site.posts import scan_posts
+    from searchkit.site.siteconfig import open_site
 
     gen = store.current_generation(Path(index_dir))
     if gen is None:
         return Freshness(None, None, "no index yet")
-    files = scan_posts(content_dir)
-    version = store.stamp_version(gen, files)
+    site = open_site(content_dir)
+    digest = site.config_digest()
+    files = scan_posts(site.content)
+    version = store.stamp_version(gen, files, digest)
     if version is not None:
         return Freshness(gen.name, version, "")
     manifest = store.read_manifest(gen)
     if manifest is None:
         return Freshness(gen.name, None, "no index yet")
+    if manifest.site_digest != digest:
+        return Freshness(gen.name, manifest.schema_version, "the site's configuration changed")
     if files.keys() != manifest.entries.keys():
         return Freshness(gen.name, manifest.schema_version, "posts were added or removed")
     for pid, (mtime, size) in files.items():
@@ -64,7 +71,7 @@ def check(content_dir: Path | str, index_dir: Path | str) -> Freshness:
     return Freshness(gen.name, manifest.schema_version, "")
 
 
-def stale_reason(content_dir: Path | str, index_dir: Path | str) -> str:
+def stale_reason(content_dir: Path | str | Site, index_dir: Path | str) -> str:
     """Why the index does not match the content ('' when it does)."""
     from searchkit.schema import SCHEMA_VERSION
 
@@ -72,7 +79,7 @@ def stale_reason(content_dir: Path | str, index_dir: Path | str) -> str:
 
 
 def refresh(
-    content_dir: Path | str,
+    content_dir: Path | str | Site,
     index_dir: Path | str,
     *,
     log: Log | None = None,
@@ -93,12 +100,18 @@ def refresh(
     if log:
         log(f"updating the index ({reason})")
     report = update_index(content_dir, index_dir, **update_options)
+    if log and report.site:
+        log(report.site)
+    if log and report.skipped:
+        log(report.skipped)
     if log and report.errors:
         log(f"{len(report.errors)} post(s) could not be read; 'searchkit index' lists them")
     return report
 
 
-def check_in_background(content_dir: Path | str, index_dir: Path | str) -> Callable[[], Freshness]:
+def check_in_background(
+    content_dir: Path | str | Site, index_dir: Path | str
+) -> Callable[[], Freshness]:
     """Start `check` in a forked child; returns a function that waits for its answer.
 
     The check stats every post (10,000 posts: ~100 ms here), which the child

@@ -60,20 +60,28 @@ class Manifest:
     schema_version: int
     searchkit_version: str
     entries: dict[str, Entry] = field(default_factory=dict)
+    # The site's configuration when the posts were read: a digest of its files
+    # (compared by every freshness check) and the reading rules they gave.
+    site_digest: str = ""
+    site_rules: str = ""
 
     def to_json(self) -> dict:
         return {
             "schema_version": self.schema_version,
             "searchkit_version": self.searchkit_version,
+            "site": [self.site_digest, self.site_rules],
             "entries": {k: e.to_json() for k, e in self.entries.items()},
         }
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
+        digest, rules = data.get("site") or ("", "")
         return cls(
             schema_version=data["schema_version"],
             searchkit_version=data["searchkit_version"],
             entries={k: Entry.from_json(v) for k, v in data["entries"].items()},
+            site_digest=digest,
+            site_rules=rules,
         )
 
 
@@ -111,6 +119,7 @@ def write_manifest(gen: Path, manifest: Manifest) -> None:
     st = path.stat()
     stamp = {
         "schema_version": manifest.schema_version,
+        "site": manifest.site_digest,
         "files": files_digest({k: (e.mtime_ns, e.size) for k, e in manifest.entries.items()}),
         "manifest": [st.st_mtime_ns, st.st_size, st.st_ino],
     }
@@ -138,8 +147,11 @@ def files_digest(files: Mapping[str, tuple[int, int]]) -> str:
     return digest.hexdigest()
 
 
-def stamp_version(gen: Path | None, files: Mapping[str, tuple[int, int]]) -> int | None:
-    """The schema version in ``gen``'s stamp if its manifest lists exactly ``files``.
+def stamp_version(
+    gen: Path | None, files: Mapping[str, tuple[int, int]], site_digest: str | None = None
+) -> int | None:
+    """The schema version in ``gen``'s stamp if its manifest lists exactly ``files``
+    (and was read with the site configuration ``site_digest``, when given).
 
     The stamp is a small file beside the manifest holding a digest of its
     file list (ids, mtimes, sizes), so that the freshness check of every query
@@ -159,16 +171,18 @@ def stamp_version(gen: Path | None, files: Mapping[str, tuple[int, int]]) -> int
         isinstance(stamp, dict)
         and stamp.get("manifest") == [st.st_mtime_ns, st.st_size, st.st_ino]
         and stamp.get("files") == files_digest(files)
+        and (site_digest is None or stamp.get("site", "") == site_digest)
     ):
         return stamp.get("schema_version")
     return None
 
 
 def stamp_matches(
-    gen: Path | None, schema_version: int, files: Mapping[str, tuple[int, int]]
-) -> bool:
+    gen: Path | None, schema_version: int, files: Mapping[str, tuple[int, int]],
+    site_digest: str | None = None,
+) -> bool:  # fmt: skip
     """True if ``gen``'s stamp says its manifest lists exactly ``files``."""
-    return stamp_version(gen, files) == schema_version
+    return stamp_version(gen, files, site_digest) == schema_version
 
 
 def write_json_atomic(path: Path, data: object) -> None:

@@ -55,6 +55,8 @@ class Hit:
     snippet: str = ""
     # (start, end) character offsets of the matched words inside `snippet`
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    # The stored fields a post's URL is made from (`searchkit.site.urls.hit_url`).
+    link: dict[str, str] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -323,6 +325,7 @@ class Searcher:
             draft=bool(stored.get("draft")),
             snippet=snippet,
             highlights=spans,
+            link={k: stored.get(k) or "" for k in ("url", "external_url", "slug", "local_date")},
         )
 
 

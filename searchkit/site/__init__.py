@@ -1,4 +1,4 @@
-"""Reading a site: its content folder's posts, their front matter, ids and URLs."""
+"""Reading a site: its configuration, its content folder's posts, their text, ids and URLs."""
 
 from searchkit._lazy import lazy_exports
 
@@ -16,6 +16,10 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "post_id": ".paths",
         "resolve_post": ".paths",
         "post_url": ".urls",
+        "Site": ".siteconfig",
+        "ReadRules": ".siteconfig",
+        "open_site": ".siteconfig",
+        "discover_site": ".siteconfig",
         "is_safe_url": ".urls",
     },
 )

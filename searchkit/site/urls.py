@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 from urllib.parse import quote, urlsplit
 
@@ -45,8 +46,13 @@ def urlize(text: str) -> str:
 
 
 def post_url(post: Post, *, base_url: str = "/", permalink: str = "/:sections/:filename/",
-             link_posts_use_external_url: bool = False) -> str:  # fmt: skip
-    """The URL a visitor follows for ``post`` ('' if none is safe)."""
+             link_posts_use_external_url: bool = False,
+             permalinks: Mapping[str, str] | None = None) -> str:  # fmt: skip
+    """The URL a visitor follows for ``post`` ('' if none is safe).
+
+    ``permalinks`` maps a section (the post's first folder) to its own
+    pattern, as Hugo's ``permalinks`` does; other posts use ``permalink``.
+    """
     if post.url:
         url = post.url if is_safe_url(post.url) else ""
         if url and not urlsplit(url).scheme and not url.startswith("/"):
@@ -54,6 +60,9 @@ def post_url(post: Post, *, base_url: str = "/", permalink: str = "/:sections/:f
         return url
     if link_posts_use_external_url and post.external_url:
         return post.external_url if is_safe_url(post.external_url) else ""
+    if permalinks:
+        section = post.id.split("/", 1)[0] if "/" in post.id else ""
+        permalink = permalinks.get(section, permalink)
     return join_url(base_url, expand_permalink(permalink, post))
 
 
@@ -90,26 +99,37 @@ def join_url(base: str, path: str) -> str:
 def site_post_url(post: Post, cfg) -> str:
     """`post_url` with the site's settings (a `searchkit.config.Config`): the one rule
     the CLI and the export both follow."""
+    from .siteconfig import url_settings
+
+    base_url, permalink, permalinks = url_settings(cfg)
     return post_url(
         post,
-        base_url=cfg.base_url,
-        permalink=cfg.permalink,
+        base_url=base_url,
+        permalink=permalink,
+        permalinks=permalinks,
         link_posts_use_external_url=cfg.link_posts_use_external_url,
     )
 
 
-def set_hit_urls(hits, content, cfg) -> None:
-    """Give each search hit (``.path``, ``.url``) the URL the export gives its post.
+def set_hit_urls(hits, cfg) -> None:
+    """Give each search hit the URL the export gives its post (`site_post_url`).
 
-    Reads the shown posts again (a few small files): the URL depends on
-    settings (base URL, permalink pattern) that can change without reindexing.
+    Made from the fields the index stores for it (``hit.link``), not from the
+    post file: the settings (base URL, permalinks) can change without a
+    reindex, and reading the posts would cost a cold query its parsers.
     """
-    from pathlib import Path
+    import datetime as dt
 
-    from .posts import read_post
-
-    root = Path(content)
     for hit in hits:
-        post, _ = read_post(root / hit.path, root)
-        if post is not None:
-            hit.url = site_post_url(post, cfg)
+        link = hit.link
+        date = dt.datetime.fromisoformat(link["local_date"]) if link.get("local_date") else None
+        post = Post(
+            id=hit.path,
+            title=hit.title,
+            date=date,
+            post_kind=hit.post_kind,
+            url=link.get("url", ""),
+            external_url=link.get("external_url", ""),
+            fields={"slug": link["slug"]} if link.get("slug") else {},
+        )
+        hit.url = site_post_url(post, cfg)

@@ -20,6 +20,7 @@ from searchkit.atomic import write_atomic
 from searchkit.errors import SearchkitError
 from searchkit.site.paths import post_id, repo_path
 from searchkit.site.posts import fingerprint, parse_post
+from searchkit.site.siteconfig import Site, open_site
 
 
 class ApplyError(SearchkitError):
@@ -47,24 +48,38 @@ class Change:
 
 _YAML_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/+-]*$")
 _YAML_SPECIAL = frozenset(["true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"])
-_TAGS_KEY = re.compile(r"^(tags)[ \t]*:(.*)$", re.IGNORECASE)
-_TOML_KEY = re.compile(r"^(tags)[ \t]*=[ \t]*(.*)$", re.IGNORECASE)
 
 
-def plan_change(path: Path | str, root: Path | str, new_tags: list[str]) -> Change | None:
-    """The edit that adds ``new_tags`` to the post at ``path``; None if nothing to add."""
+def _yaml_key(key: str) -> re.Pattern:
+    return re.compile(rf"^({re.escape(key)})[ \t]*:(.*)$", re.IGNORECASE)
+
+
+def _toml_key(key: str) -> re.Pattern:
+    return re.compile(rf"^({re.escape(key)})[ \t]*=[ \t]*(.*)$", re.IGNORECASE)
+
+
+def plan_change(path: Path | str, root: Path | str | Site, new_tags: list[str]) -> Change | None:
+    """The edit that adds ``new_tags`` to the post at ``path``; None if nothing to add.
+
+    The tags go under the key the post's site reads them from (Hugo's
+    taxonomy: ``tag:`` stays ``tag:``), the one the post already uses if
+    the site reads several.
+    """
     path = Path(path)
+    site = open_site(root)
     raw = path.read_bytes()
-    pid = post_id(path, root)
-    post, problems = parse_post(raw, pid)
+    pid = post_id(path, site.content)
+    post, problems = parse_post(raw, pid, site.rules)
     if post is None:
         raise ApplyError(f"{pid}: {problems[0].message if problems else 'unreadable'}")
     have = {t.casefold() for t in post.tags}
     add = [t for t in dict.fromkeys(new_tags) if t.casefold() not in have]
     if not add:
         return None
-    after = add_tags(raw, add)
-    _verify(raw, after, pid, post, add)
+    keys = site.rules.tag_keys
+    key = next((k for k in keys if post.fields.get(k) not in (None, "", [])), keys[0])
+    after = add_tags(raw, add, key)
+    _verify(raw, after, pid, post, add, site.rules, key)
     return Change(path, pid, raw, after, tuple(add))
 
 
@@ -83,18 +98,18 @@ def write_change(change: Change, expected_fingerprint: str | None = None) -> Non
     write_atomic(target, change.after, mode=target.stat().st_mode & 0o7777)
 
 
-def add_tags(raw: bytes, tags: list[str]) -> bytes:
-    """``raw`` with ``tags`` appended to its front matter's tag list."""
+def add_tags(raw: bytes, tags: list[str], key: str = "tags") -> bytes:
+    """``raw`` with ``tags`` appended to its front matter's list under ``key``."""
     bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
     text = raw[len(bom) :].decode("utf-8")
     eol = "\r\n" if "\r\n" in text.split("\n", 1)[0] + "\n" else "\n"
     first = text.split("\n", 1)[0].rstrip("\r").strip()
     if first == "---":
-        new = _edit_fenced(text, "---", eol, tags, _edit_yaml)
+        new = _edit_fenced(text, "---", eol, tags, lambda h, e, t: _edit_yaml(h, e, t, key))
     elif first == "+++":
-        new = _edit_fenced(text, "+++", eol, tags, _edit_toml)
+        new = _edit_fenced(text, "+++", eol, tags, lambda h, e, t: _edit_toml(h, e, t, key))
     elif text.lstrip().startswith("{"):
-        new = _edit_json(text, eol, tags)
+        new = _edit_json(text, eol, tags, key)
     else:
         raise ApplyError("no front matter to edit")
     return bom + new.encode("utf-8")
@@ -117,7 +132,7 @@ def _quote_like(sample: str | None, tag: str, *, toml: bool = False) -> str:
     quote = sample[0] if sample and sample[0] in "\"'" else None
     if quote is None and not toml:
         plain = _YAML_PLAIN.match(tag) and tag.lower() not in _YAML_SPECIAL
-        if plain and not re.fullmatch(r"[-+]?[0-9._]+([eE][-+]?[0-9]+)?", tag):
+        if plain and not re.fullmatch(r"[-+]?[0-9._]+([eE][-+]?[0-9]+)?", tag) and _plain_str(tag):
             return tag
         quote = '"'
     if quote == "'" and "'" not in tag and "\n" not in tag:
@@ -125,11 +140,22 @@ def _quote_like(sample: str | None, tag: str, *, toml: bool = False) -> str:
     return json.dumps(tag, ensure_ascii=False)
 
 
-def _edit_yaml(head: str, eol: str, tags: list[str]) -> str:
+def _plain_str(tag: str) -> bool:
+    """True if YAML reads ``tag`` unquoted as that very string (not 0b0, 1:20, a date)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(tag) == tag
+    except yaml.YAMLError:
+        return False
+
+
+def _edit_yaml(head: str, eol: str, tags: list[str], key: str = "tags") -> str:
     lines = head.split("\n")
     cr = "\r" if eol == "\r\n" else ""
+    key_re = _yaml_key(key)
     for i, line in enumerate(lines):
-        m = _TAGS_KEY.match(line.rstrip("\r"))
+        m = key_re.match(line.rstrip("\r"))
         if not m:
             continue
         value = m.group(2).split(" #", 1)[0].strip()
@@ -166,30 +192,36 @@ def _edit_yaml(head: str, eol: str, tags: list[str]) -> str:
     flow = "[" + ", ".join(_quote_like(None, t) for t in tags) + "]"
     trailing = lines[-1] if lines and not lines[-1].strip() and len(lines) > 1 else None
     body = lines[:-1] if trailing is not None else lines
-    return "\n".join([*body, f"tags: {flow}{cr}", *([trailing] if trailing is not None else [])])
+    return "\n".join([*body, f"{key}: {flow}{cr}", *([trailing] if trailing is not None else [])])
 
 
-def _edit_toml(head: str, eol: str, tags: list[str]) -> str:
+def _edit_toml(head: str, eol: str, tags: list[str], key: str = "tags") -> str:
     lines = head.split("\n")
+    key_re = _toml_key(key)
     offset = 0
     for line in lines:
         if line.lstrip().startswith("["):  # a table: top-level keys are over
             break
-        m = _TOML_KEY.match(line.rstrip("\r"))
+        m = key_re.match(line.rstrip("\r"))
         if m and m.group(2).startswith("["):
             return _insert_array(head, offset, tags, eol, toml=True)
         offset += len(line) + 1
     cr = "\r" if eol == "\r\n" else ""
-    entry = "tags = [" + ", ".join(json.dumps(t, ensure_ascii=False) for t in tags) + "]" + cr
+    entry = (
+        f"{_toml_bare(key)} = ["
+        + ", ".join(json.dumps(t, ensure_ascii=False) for t in tags)
+        + "]"
+        + cr
+    )
     at = next((i for i, x in enumerate(lines) if x.lstrip().startswith("[")), len(lines))
     while at > 0 and not lines[at - 1].strip():
         at -= 1
     return "\n".join(lines[:at] + [entry] + lines[at:])
 
 
-def _edit_json(text: str, eol: str, tags: list[str]) -> str:
+def _edit_json(text: str, eol: str, tags: list[str], key: str = "tags") -> str:
     start = text.index("{")
-    m = re.compile(r'"tags"\s*:\s*\[', re.IGNORECASE)
+    m = re.compile(rf"{re.escape(json.dumps(key))}\s*:\s*\[", re.IGNORECASE)
     depth, i, in_str = 0, start, False
     while i < len(text):  # find "tags" at the top level of the object
         c = text[i]
@@ -212,7 +244,9 @@ def _edit_json(text: str, eol: str, tags: list[str]) -> str:
         i += 1
     first_key = re.compile(r"\{([ \t]*\r?\n?)([ \t]*)").match(text, start)
     nl, indent = first_key.group(1), first_key.group(2)
-    entry = '"tags": [' + ", ".join(json.dumps(t, ensure_ascii=False) for t in tags) + "],"
+    entry = (
+        json.dumps(key) + ": [" + ", ".join(json.dumps(t, ensure_ascii=False) for t in tags) + "],"
+    )
     pos = first_key.end()
     return text[:pos] + entry + (nl or " ") + indent + text[pos:] if nl else (
         text[:pos] + entry + " " + text[pos:])  # fmt: skip
@@ -258,11 +292,15 @@ def _insert_array(text: str, key_at: int, tags, eol: str, *, toml: bool = False)
     return text[:last] + "".join(", " + t for t in new) + text[last:]
 
 
-def _verify(before: bytes, after: bytes, pid: str, post, added: list[str]) -> None:
-    new, _ = parse_post(after, pid)
+def _toml_bare(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _verify(before: bytes, after: bytes, pid: str, post, added, rules, key: str) -> None:
+    new, _ = parse_post(after, pid, rules)
     if new is None or new.tags != post.tags + added:
         raise ApplyError(f"{pid}: cannot add tags to this front matter safely; edit it by hand")
-    old_fields = {k: v for k, v in post.fields.items() if k != "tags"}
-    new_fields = {k: v for k, v in new.fields.items() if k != "tags"}
+    old_fields = {k: v for k, v in post.fields.items() if k != key}
+    new_fields = {k: v for k, v in new.fields.items() if k != key}
     if old_fields != new_fields or new.body != post.body:
         raise ApplyError(f"{pid}: adding tags would change other fields; edit it by hand")

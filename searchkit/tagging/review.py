@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchkit.errors import SearchkitError
-from searchkit.site.posts import MARKDOWN_SUFFIXES, SECTION_PAGES
+from searchkit.site.posts import POST_SUFFIXES, SECTION_PAGES
+from searchkit.site.siteconfig import Site, open_site
 
 from .model import Suggestion
 
@@ -118,13 +119,13 @@ def changed_files(content: Path, base: str | None) -> tuple[str, list[Path]]:
     files = []
     for name in dict.fromkeys(n for n in names.split("\0") if n):
         p = top / name
-        if p.suffix.lower() in MARKDOWN_SUFFIXES and p.name not in SECTION_PAGES and p.is_file():
+        if p.suffix.lower() in POST_SUFFIXES and p.name not in SECTION_PAGES and p.is_file():
             files.append(p)
     return ref, files
 
 
 def review(
-    content: Path,
+    content: Path | Site,
     index: Path,
     *,
     paths: Sequence[str | Path] = (),
@@ -134,13 +135,13 @@ def review(
     """Review the given posts, or those changed relative to ``base``."""
     from .workflow import fresh_model, read_posts, resolve_posts
 
-    content = Path(content)
+    content = open_site(content)
     if paths:
         # Paths outside the content folder are skipped, not errors: a
         # pre-commit hook passes every staged Markdown file (README.md too).
         ref, files = None, resolve_posts(content, paths, skip_outside=True)
     else:
-        ref, files = changed_files(content, base)
+        ref, files = changed_files(Path(content), base)
         ref = base or ref[:12]
     report = ReviewReport(ref)
     posts = [p for p in read_posts(content, files) if not p.draft]

@@ -12,6 +12,7 @@ from pathlib import Path
 from searchkit.errors import ModelError, SearchkitError
 from searchkit.site.paths import PostPathError, resolve_post
 from searchkit.site.posts import LoadResult, iter_post_files, load_posts, read_post
+from searchkit.site.siteconfig import Site, open_site
 
 from .model import Suggestion, TagModel, training_fingerprint, training_posts
 from .store import load_model, model_path, read_model_meta, save_model
@@ -38,7 +39,11 @@ class PostSuggestions:
 
 
 def train(
-    content: Path, index: Path, *, log: Log | None = None, progress: Progress | None = None
+    content: Path | Site,
+    index: Path,
+    *,
+    log: Log | None = None,
+    progress: Progress | None = None,
 ) -> TagModel:
     """Train on the site's tagged, non-draft posts and store the model under ``index``.
 
@@ -52,7 +57,7 @@ def train(
     return model
 
 
-def stale_reason(content: Path, index: Path, loaded: LoadResult | None = None) -> str | None:
+def stale_reason(content: Path | Site, index: Path, loaded: LoadResult | None = None) -> str | None:
     """Why the stored model must be retrained, or None when it is current."""
     try:
         doc = read_model_meta(index)
@@ -72,7 +77,7 @@ def stale_reason(content: Path, index: Path, loaded: LoadResult | None = None) -
 
 
 def fresh_model(
-    content: Path, index: Path, *, log: Log | None = None, loaded: LoadResult | None = None
+    content: Path | Site, index: Path, *, log: Log | None = None, loaded: LoadResult | None = None
 ) -> TagModel:
     """The stored model, retrained first (saying so through ``log``) when stale."""
     reason = stale_reason(content, index, loaded)
@@ -106,11 +111,13 @@ def resolve_posts(
     return list(dict.fromkeys(out))
 
 
-def read_posts(content: Path, files: Sequence[Path]) -> list:
-    """Parse the given post files; an unreadable one is an error."""
+def read_posts(content: Path | Site, files: Sequence[Path]) -> list:
+    """Parse the given post files as their site reads them; an unreadable one is an error."""
+    site = open_site(content)
+    root = Path(site.content).resolve()
     posts = []
     for f in files:
-        post, problems = read_post(f, content.resolve())
+        post, problems = read_post(f, root, site.rules)
         if post is None:
             raise SearchkitError(str(problems[0]))
         posts.append(post)
@@ -118,7 +125,7 @@ def read_posts(content: Path, files: Sequence[Path]) -> list:
 
 
 def suggest(
-    content: Path,
+    content: Path | Site,
     index: Path,
     paths: Sequence[str | Path] = (),
     *,
@@ -128,7 +135,7 @@ def suggest(
     log: Log | None = None,
 ) -> list[PostSuggestions]:
     """Suggestions for the given posts, or by default for every untagged, non-draft post."""
-    content = Path(content)
+    content = open_site(content)
     if paths:
         posts = read_posts(content, resolve_posts(content, paths))
         model = fresh_model(content, index, log=log)
