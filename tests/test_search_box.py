@@ -171,6 +171,17 @@ def test_arrow_keys_move_the_active_option_and_enter_follows_its_link(page):
     assert page.url == link
 
 
+def test_more_results_adds_a_page(page, site):
+    first = type_query(page, "cluster ")
+    assert first["total"] > 10 and len(titles(page)) == 10
+    seen = page.evaluate("window.results.length")
+    page.click(".searchkit-more")
+    page.wait_for_function("n => window.results.length > n", arg=seen)
+    want = cli_query(site[0], "cluster", "-n", "20")
+    assert titles(page) == [h["title"] for h in want["hits"]]
+    assert page.is_visible(".searchkit-more") == (first["total"] > 20)
+
+
 def test_escape_twice_clears_the_box(page):
     type_query(page, "gitops ")
     page.press(BOX, "Escape")
