@@ -261,6 +261,15 @@ def test_export_command(tmp_path):
     assert "Example:" in help_text and "searchkit export --out" in help_text
 
 
+def test_export_writes_the_search_box_beside_the_client_without_demo(tmp_path):
+    _, out = build_export(CONTENT, tmp_path)
+    for name in ("searchkit.js", "searchkit-ui.js", "searchkit-ui.css"):
+        assert (out / name).is_file() and (out / f"{name}.gz").is_file(), name
+    assert not (out / "index.html").exists()
+    # The box imports the client beside it, by a relative URL.
+    assert 'from "./searchkit.js"' in (out / "searchkit-ui.js").read_text()
+
+
 def test_export_without_content_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(cli, ["export", "--content", str(tmp_path / "nope")])
     assert result.exit_code == 2

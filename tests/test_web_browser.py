@@ -1,50 +1,20 @@
-"""The demo page in headless Chromium: search as you type, parity, keyboard, XSS safety.
-
-Needs Debian's Chromium at /usr/bin/chromium and the `playwright` Python
-package (never its downloaded browsers). Outside CI the tests skip with a
-message when either is missing; with CI=true they fail instead.
+"""The demo page (`export --demo`) in headless Chromium: search as you type, parity, keyboard,
+XSS safety under its Content-Security-Policy. The page mounts the drop-in search box
+(searchkit-ui.js, tested on its own in tests/test_search_box.py); browser setup in _browser.py.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from _browser import ARTIFACTS, browser, open_page  # noqa: F401 (fixture)
 from _webclient import CONTENT, build_export, cli_query, export_paths, top
 
-from searchkit.export import webserve
 from searchkit.export.webserve import serving
 
-CHROMIUM = Path(webserve.CHROMIUM)
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 XSS = Path(__file__).resolve().parent / "fixtures" / "xss"
-
-
-def _missing() -> str:
-    if not CHROMIUM.is_file():
-        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright Python package is not installed (pip install -e '.[test]')"
-    return ""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = _missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests must run under CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=webserve.CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -59,44 +29,39 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture
-def page(browser, site):
-    # The page's Content-Security-Policy would also stop injected script; it is
-    # bypassed here so the tests prove the DOM code safe on its own (and so
-    # Playwright can evaluate its wait conditions).
-    page = browser.new_page(bypass_csp=True)
-    page.dialogs = []
-    page.errors = []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(site[1] + "index.html")
-    page.wait_for_selector("html[data-ready=true]")
+def page(browser, site):  # noqa: F811 (the fixture above)
+    page = open_page(browser, site[1] + "index.html")
+    page.wait_for_selector("[data-searchkit=ready]")
     yield page
     assert page.errors == []
     page.close()
 
 
+BOX = "#search input[role=combobox]"
+
+
 def results(page) -> list[str]:
-    return [t.inner_text() for t in page.query_selector_all(".sk-hit .sk-title")]
+    return [t.inner_text() for t in page.query_selector_all(".searchkit-hit .searchkit-title")]
 
 
 def type_query(page, text: str) -> None:
-    page.fill("#sk-q", text)
+    page.fill(BOX, text)
     page.wait_for_function(
         "q => window.searchkitDemo.last && window.searchkitDemo.last.query === q", arg=text
     )
 
 
 def test_results_appear_as_you_type_with_count_and_time(page):
-    page.click("#sk-q")
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "combobox"
     page.keyboard.type("autoscal", delay=20)  # an unfinished word: type-ahead
     page.wait_for_function(
         "window.searchkitDemo.last && window.searchkitDemo.last.query === 'autoscal'"
     )
     titles = results(page)
     assert titles and any("autoscal" in t.lower() for t in titles)
-    status = page.inner_text("#sk-status")
-    assert "result" in status and "ms" in status
-    assert page.query_selector(".sk-hit mark") is not None
+    status = page.inner_text("#search [role=status]")
+    assert status == f"{page.evaluate('window.searchkitDemo.last.total')} results"
+    assert page.query_selector(".searchkit-hit mark") is not None
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-search.png"), full_page=True)
 
@@ -118,39 +83,58 @@ def test_the_browser_ranks_like_the_cli(page, site):
 
 def test_keyboard_navigation_and_tag_chips(page):
     type_query(page, "gitops ")
-    page.press("#sk-q", "ArrowDown")
-    page.press("#sk-q", "ArrowDown")
-    selected = page.query_selector_all(".sk-hit[aria-selected=true]")
-    assert len(selected) == 1 and selected[0].get_attribute("id") == "sk-hit-1"
-    assert page.get_attribute("#sk-q", "aria-activedescendant") == "sk-hit-1"
-    chip = page.query_selector(".sk-tag[data-tag=flux]")
+    page.press(BOX, "ArrowDown")
+    page.press(BOX, "ArrowDown")
+    selected = page.query_selector_all(".searchkit-hit[aria-selected=true]")
+    second = page.query_selector_all(".searchkit-hit")[1].get_attribute("id")
+    assert len(selected) == 1 and selected[0].get_attribute("id") == second
+    assert page.get_attribute(BOX, "aria-activedescendant") == second
+    chip = page.query_selector(".searchkit-tag[data-tag=flux]")
     chip.click()
-    assert chip.get_attribute("aria-pressed") == "true"
-    page.wait_for_function("window.searchkitDemo.tags.size === 1 && window.searchkitDemo.last")
-    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "window.searchkitDemo.last.hits"
+        ".every(h => h.tags.map(t => t.toLowerCase()).includes('flux'))"
+    )
+    assert page.get_attribute(".searchkit-tag[data-tag=flux]", "aria-pressed") == "true"
     hits = page.evaluate("window.searchkitDemo.last.hits")
     assert hits and all("flux" in [t.lower() for t in h["tags"]] for h in hits)
-    assert page.get_attribute("#sk-q", "aria-describedby") == "sk-help"
-    assert page.query_selector("label[for=sk-q]") is not None
+    help_id = page.get_attribute(BOX, "aria-describedby")
+    assert "Arrow keys" in page.evaluate("id => document.getElementById(id).textContent", help_id)
+    assert page.query_selector(f"label[for={page.get_attribute(BOX, 'id')}]") is not None
+
+
+def test_query_in_the_address_fills_the_box(browser, site):  # noqa: F811
+    page = open_page(browser, site[1] + "index.html?q=service+mesh+")
+    page.wait_for_function("window.searchkitDemo.last && window.searchkitDemo.last.query")
+    assert page.input_value(BOX) == "service mesh "
+    assert results(page) == [h["title"] for h in cli_query(site[0], "service", "mesh")["hits"]]
+    assert page.errors == []
+    page.close()
 
 
 def test_post_fields_never_run_as_script(page):
     type_query(page, "xss ")
-    hits = page.query_selector_all(".sk-hit")
+    hits = page.query_selector_all(".searchkit-hit")
     assert len(hits) == 3
-    box = page.query_selector("#sk-results")
+    box = page.query_selector("#search [role=listbox]")
     # Markup from posts is shown as text; nothing but our own elements exists.
-    tags = set(page.evaluate("[...document.querySelectorAll('#sk-results *')].map(e => e.tagName)"))
+    tags = set(
+        page.evaluate(
+            "[...document.querySelectorAll('#search [role=listbox] *')].map(e => e.tagName)"
+        )
+    )
     assert tags <= {"LI", "A", "SPAN", "DIV", "P", "MARK"}
     text = box.inner_text()
     assert '<script>alert("title")</script> XSS title' in text
     assert "<img src=x onerror=" in text and '<script>alert("tag")</script>' in text
-    hrefs = page.evaluate("[...document.querySelectorAll('#sk-results a')].map(a => a.href)")
+    hrefs = page.evaluate(
+        "[...document.querySelectorAll('#search [role=listbox] a')].map(a => a.href)"
+    )
     assert all(h.startswith("http://127.0.0.1") for h in hrefs)
     # The javascript: and data: URLs were not made links at all.
     assert len(hrefs) == 0
     # Hover and click everything, then check no script ran.
-    for el in page.query_selector_all("#sk-results *"):
+    for el in page.query_selector_all("#search [role=listbox] *"):
         el.hover()
     page.wait_for_timeout(200)
     assert page.dialogs == []

@@ -165,6 +165,31 @@ def test_client_filters_by_tag_and_date_like_the_cli(site):
     assert_parity(config, out, paths, ["gitops"], tags=["GitOps", "flux"], until="2025-03-01")
 
 
+def test_facet_counts_follow_the_query_like_the_cli(site):
+    """search(q, {facets: true}): tag counts over the matches, as `query --facets` counts them."""
+    config, out, _ = site
+    cases = [
+        ("gitops", {}, ["gitops"]),
+        ("kubernetes", {"tags": ["security"]}, ["kubernetes", "--tag", "security"]),
+        ("helm chart", {"since": "2024"}, ["helm", "chart", "--since", "2024"]),
+    ]
+    opts = {"prefix": False, "typo": False, "facets": True, "limit": 3}
+    requests = [[q, {**opts, **extra}] for q, extra, _ in cases]
+    plain = run_client(out, {"search": [[q, {**o, "facets": False}] for q, o in requests]})
+    got = run_client(out, {"search": requests})["search"]
+    for (q, extra, args), result, without in zip(cases, got, plain["search"], strict=True):
+        want = cli_query(config, *args, "--facets")
+        assert {t["tag"]: t["count"] for t in result["facets"]["tags"]} == want["facets"]["tags"], q
+        assert result["hits"] == without["hits"] and "facets" not in without  # ranking untouched
+        # Years count the matches with the tags but without the date filter.
+        for y in result["facets"]["years"]:
+            year = str(y["year"])
+            tags = [a for t in extra.get("tags", []) for a in ("--tag", t)]
+            n = cli_query(config, *q.split(), *tags, "--since", year, "--until", year)["total"]
+            assert n == y["count"], (q, year)
+    assert got[2]["facets"]["years"][-1]["year"] < 2024  # the `since` filter did not hide them
+
+
 LINKBLOG_QUERIES = split(
     """kubernetes | gke release notes | security vulnerability
 | cilium network policy | argo cd | flux | helm chart | istio ambient | gateway api

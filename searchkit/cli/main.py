@@ -9,7 +9,6 @@ errors (library errors, unreadable input, unwritable output), 130 Ctrl-C.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from searchkit import __version__
 from searchkit.config import Config
 from searchkit.errors import SearchkitError
 
-from .options import json_option, quiet_option, site_options
+from .options import output_options, quiet_option, site_options
 from .progress import Bar, IndexProgress
 
 EXIT_OK = 0
@@ -156,7 +155,7 @@ def _color() -> bool | None:
 @click.option("--since", help="Only posts on or after this date (YYYY[-MM[-DD]]).")
 @click.option("--until", help="Only posts on or before this date (YYYY[-MM[-DD]]).")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
-@json_option
+@output_options
 @click.option("--drafts", is_flag=True, help="Include draft posts.")
 @click.option("--facets", is_flag=True, help="Also count tags and sources over all matches.")
 @click.option(
@@ -167,7 +166,7 @@ def _color() -> bool | None:
 )
 @click.option("--plain", is_flag=True, help="Read the words literally: no operators or fields.")
 def query(
-    cfg: Config, words, limit, tags, source, kind, since, until, sort, as_json, drafts,
+    cfg: Config, words, limit, tags, source, kind, since, until, sort, output, offset, drafts,
     facets, fuzzy_fallback, plain,
 ):  # fmt: skip
     """Rank posts for a query, with highlighted snippets.
@@ -176,12 +175,14 @@ def query(
     title:word, tag:NAME, kind:NAME, source:"NAME", date:2025-01..2025-06,
     date:>2025-03-01, prefix*, fuzzy~ or fuzzy~2 (README, "Query language").
     Brings the index up to date first if the content changed. Exit code 1
-    when nothing matches.
+    when no hit is printed (nothing matches, or --offset is past the end).
 
     \b
     Example:
         searchkit query gitops --tag kubernetes -n 5
         searchkit query 'kind:release flux date:2025' --facets
+        searchkit query gitops --csv -n 100 > gitops.csv
+        searchkit query gitops --paths | xargs -d '\\n' grep -l flux
     """
     from searchkit.search.fresh import search_site
 
@@ -189,22 +190,22 @@ def query(
     try:
         result = search_site(
             cfg.site, cfg.index, " ".join(words), log=say,
-            update_options=progress.options(), limit=limit, tags=tags, source=source,
+            update_options=progress.options(), limit=limit, offset=offset, tags=tags, source=source,
             kind=kind, since=since, until=until, sort=sort, drafts=drafts, facets=facets,
             fuzzy_fallback=fuzzy_fallback, syntax=not plain,
         )  # fmt: skip
     finally:
         progress.close()
-    return _print_result(result, as_json, cfg)
+    return _print_result(result, output, cfg)
 
 
 @cli.command()
 @site_options
 @click.argument("path")
 @click.option("-n", "--limit", default=5, show_default=True, type=click.IntRange(1))
-@json_option
+@output_options
 @click.option("--drafts", is_flag=True, help="Include draft posts.")
-def related(cfg: Config, path: str, limit: int, as_json: bool, drafts: bool):
+def related(cfg: Config, path: str, limit: int, output: str, offset: int, drafts: bool):
     """List the posts most like the post at PATH (for "related posts").
 
     PATH is the post's file or its id (its path inside the content folder).
@@ -213,6 +214,7 @@ def related(cfg: Config, path: str, limit: int, as_json: bool, drafts: bool):
     \b
     Example:
         searchkit related content/links/flux-oci-artifacts-gitops-without-git.md
+        searchkit related links/flux-oci-artifacts-gitops-without-git.md --jsonl
     """
     from searchkit.search import open_searcher
     from searchkit.site import post_id, resolve_post
@@ -220,22 +222,24 @@ def related(cfg: Config, path: str, limit: int, as_json: bool, drafts: bool):
     refresh_index(cfg)
     pid = post_id(resolve_post(path, cfg.content, must_exist=False), cfg.content)
     with open_searcher(cfg.index) as searcher:
-        result = searcher.related(pid, limit=limit, drafts=drafts)
-    return _print_result(result, as_json, cfg)
+        result = searcher.related(pid, limit=limit, offset=offset, drafts=drafts)
+    return _print_result(result, output, cfg)
 
 
-def _print_result(result, as_json: bool, cfg: Config) -> int:
-    """Print hits; exit code 1 if there are none."""
+def _print_result(result, output: str, cfg: Config) -> int:
+    """Print hits as text or in a format for scripts; exit code 1 if there are none."""
     global _FAST_EXIT
     from searchkit.site.urls import set_hit_urls
 
     set_hit_urls(result.hits, cfg)  # the export's URLs, from one rule
-    if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-    else:
+    if output == "text":
         from .render import render_result
 
         click.echo(render_result(result), color=_color())
+    else:
+        from .render import render_for_scripts
+
+        click.echo(render_for_scripts(result, output, cfg.content), nl=False)
     _FAST_EXIT = True
     return EXIT_OK if result.hits else EXIT_FINDINGS
 

@@ -42,11 +42,20 @@ def site_options(func: Callable) -> Callable:
     return wrapper
 
 
+# Output formats for scripts, in the order --help lists them.
+FORMATS = {
+    "json": "Print JSON (format in the README).",
+    "jsonl": "Print one JSON object a hit, a line each.",
+    "csv": "Print CSV with a header row (rank, score, path, url, title, date, tags, "
+    "source, kind, snippet).",
+    "tsv": "Print the same columns separated by tabs.",
+    "paths": "Print each hit's file, one a line (for xargs).",
+}
+
+
 def json_option(func: Callable) -> Callable:
     """--json: print JSON instead of text (the formats are in the README)."""
-    return click.option(
-        "--json", "as_json", is_flag=True, help="Print JSON (format in the README)."
-    )(func)
+    return click.option("--json", "as_json", is_flag=True, help=FORMATS["json"])(func)
 
 
 def quiet_option(func: Callable) -> Callable:
@@ -54,3 +63,29 @@ def quiet_option(func: Callable) -> Callable:
     return click.option(
         "-q", "--quiet", is_flag=True, help="Print errors only: no warnings, no progress."
     )(func)
+
+
+def output_options(func: Callable) -> Callable:
+    """--json, --jsonl, --csv, --tsv, --paths (one at most) and --offset, for commands listing hits.
+
+    The command receives ``output`` (``"text"`` or a format name) and ``offset``.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, offset, **kwargs):
+        chosen = [name for name in FORMATS if kwargs.pop(f"as_{name}")]
+        if len(chosen) > 1:
+            flags = " and ".join(f"--{name}" for name in chosen)
+            raise click.UsageError(f"{flags} cannot be combined: choose one output format")
+        return func(*args, output=chosen[0] if chosen else "text", offset=offset, **kwargs)
+
+    wrapper = click.option(
+        "--offset",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Skip this many hits first (paging: --offset 10 -n 10 shows hits 11-20).",
+    )(wrapper)
+    for name, text in reversed(FORMATS.items()):
+        wrapper = click.option(f"--{name}", f"as_{name}", is_flag=True, help=text)(wrapper)
+    return wrapper

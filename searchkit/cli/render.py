@@ -1,8 +1,12 @@
-"""Plain-text rendering of search results for the terminal."""
+"""Rendering of search results: plain text for the terminal, and formats for scripts."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import shlex
+from pathlib import Path
 
 import click
 
@@ -72,11 +76,15 @@ def render_result(result: SearchResult) -> str:
         )
     elif result.suggestion:
         notes.append(f"Did you mean: {result.suggestion}")
-    if not result.hits:
-        return "\n".join([_no_posts(result), *notes])
     shown = len(result.hits)
     head = f"{result.total} post{'s match' if result.total != 1 else ' matches'}"
-    if shown < result.total:
+    if not result.hits:
+        if result.total:  # paged past the end
+            return "\n".join([*notes, f"{head}; none after the first {result.total}."])
+        return "\n".join([_no_posts(result), *notes])
+    if result.offset:
+        head += f"; showing {result.offset + 1}-{result.offset + shown}"
+    elif shown < result.total:
         head += f"; showing the top {shown}"
     parts = ["\n".join([*notes, head]), *(render_hit(h) for h in result.hits)]
     if result.facets:
@@ -91,3 +99,52 @@ def render_facets(facets: dict[str, dict[str, int]]) -> str:
         shown = ", ".join(f"{value} ({n})" for value, n in counts.items()) or "none"
         lines.append(f"{name}: {shown}")
     return "\n".join(lines)
+
+
+# Columns of --csv and --tsv, in order.
+COLUMNS = ("rank", "score", "path", "url", "title", "date", "tags", "source", "kind", "snippet")
+
+
+def _row(hit: Hit) -> dict:
+    """A hit as the JSON format has it, with its rank first."""
+    return {"rank": hit.rank, **hit.to_json()}
+
+
+def render_jsonl(result: SearchResult) -> str:
+    """One JSON object a hit, a line each (``total`` and notes are not repeated)."""
+    return "".join(json.dumps(_row(h), ensure_ascii=False) + "\n" for h in result.hits)
+
+
+def render_table(result: SearchResult, delimiter: str = ",") -> str:
+    """CSV (or TSV with ``delimiter="\\t"``): a header row, then a row a hit.
+
+    Quoted as Python's csv module (and spreadsheets) read it back: a field
+    holding the delimiter, a quote or a line break is quoted, quotes doubled.
+    Tags are joined with commas (a tag never holds one); missing values are empty.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for hit in result.hits:
+        row = _row(hit)
+        row["tags"] = ",".join(hit.tags)
+        writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+    return out.getvalue()
+
+
+def render_paths(result: SearchResult, content: Path) -> str:
+    """Each hit's file (``content`` joined with its path), one a line."""
+    return "".join(f"{content / h.path}\n" for h in result.hits)
+
+
+def render_for_scripts(result: SearchResult, output: str, content: Path) -> str:
+    """``result`` in one of the formats of `options.output_options` (not "text")."""
+    if output == "json":
+        return json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n"
+    if output == "jsonl":
+        return render_jsonl(result)
+    if output in ("csv", "tsv"):
+        return render_table(result, "," if output == "csv" else "\t")
+    if output == "paths":
+        return render_paths(result, content)
+    raise ValueError(f"unknown output format {output!r}")

@@ -76,19 +76,24 @@ def _suggest_options(func):
 def suggest(cfg: Config, paths, limit, threshold, show_all, as_json):
     """Suggest tags, with scores and reasons, for posts (default: every untagged post).
 
-    PATHS are files, post ids (paths inside the content folder) or folders.
-    Exit code 1 when an untagged post is listed (a finding, as in `tags
-    review`), 0 when every listed post has tags or there is none to list.
+    PATHS are files, post ids (paths inside the content folder) or folders;
+    - reads one post (front matter and body) from standard input, shown as
+    "-" (for editors). Exit code 1 when an untagged post is listed (a
+    finding, as in `tags review`), 0 when every listed post has tags or
+    there is none to list.
 
     \b
     Example:
         searchkit tags suggest content/posts/new-post.md --json
+        searchkit tags suggest - < draft.md
     """
+    from searchkit.tagging.workflow import STDIN
     from searchkit.tagging.workflow import suggest as suggest_posts
 
+    stdin = click.get_binary_stream("stdin").read() if STDIN in paths else None
     results = suggest_posts(
         cfg.site, cfg.index, paths, limit=limit, threshold=threshold,
-        include_present=show_all, log=_say,
+        include_present=show_all, log=_say, stdin=stdin,
     )  # fmt: skip
     code = EXIT_FINDINGS if any(r.untagged for r in results) else EXIT_OK
     if as_json:

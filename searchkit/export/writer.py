@@ -4,6 +4,7 @@ Layout of an export folder (format in docs/export-format.md)::
 
     searchkit.json        metadata: analyser, ranking rule, shard table (+ .gz)
     searchkit.js          the JavaScript client (plain ES module)
+    searchkit-ui.js/.css  the drop-in search box built on it (docs/search-box.md)
     data-<hash>/t/N.json  term shards: packed postings with precomputed impacts,
                           and the display rows of each term's best posts
     data-<hash>/p/N.json  positions of the same terms (fetched for phrases only)
@@ -55,6 +56,7 @@ Progress = Callable[[int, int], None]
 FORMAT_VERSION = 2
 META = "searchkit.json"
 CLIENT = "searchkit.js"
+UI_FILES = ("searchkit-ui.js", "searchkit-ui.css")
 DEMO_FILES = ("index.html", "searchkit-demo.css", "searchkit-demo.js")
 # A term shard is cut at this many bytes of packed postings plus display
 # rows: a query fetches about one shard per word, and the shard already holds
@@ -347,7 +349,7 @@ def _write(
                 report.bytes += len(raw)
                 report.gzip_bytes += (final / f"{name}.gz").stat().st_size
     web = resources.files("searchkit.export") / "web"
-    names = (CLIENT, *DEMO_FILES) if demo else (CLIENT,)
+    names = (CLIENT, *UI_FILES, *(DEMO_FILES if demo else ()))
     for name in names:
         _write_file(out / name, (web / name).read_bytes(), report, atomic=True)
     _write_file(out / META, _dumps(meta), report, atomic=True)

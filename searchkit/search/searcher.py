@@ -13,6 +13,7 @@ Python API::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ class SearchResult:
     # When the words match posts but the filters leave none: the first filter
     # that emptied the result, as typed ("--tag kubernets", "--since 2030").
     emptied_by: str | None = None
+    offset: int = 0  # hits ranked before the first one shown (paging)
 
     def to_json(self) -> dict:
         out = {
@@ -99,6 +101,8 @@ class SearchResult:
             "total": self.total,
             "hits": [h.to_json() for h in self.hits],
         }
+        if self.offset:
+            out["offset"] = self.offset
         if self.facets is not None:
             out["facets"] = self.facets
         if self.suggestion:
@@ -156,6 +160,7 @@ class Searcher:
         text: str = "",
         *,
         limit: int | None = 10,
+        offset: int = 0,
         tags: Sequence[str] = (),
         source: str | None = None,
         kind: str | None = None,
@@ -172,7 +177,10 @@ class Searcher:
 
         Equal scores are ordered by path, so results are the same on every
         run and in every client. A query with no words (empty, or filters
-        only) matches every post and sorts by date. ``syntax=False`` reads
+        only) matches every post and sorts by date. ``offset`` skips that many
+        hits, for paging: the hits are those ranked offset+1 .. offset+limit
+        (their ``rank`` counts from the first) and ``total`` still counts every
+        match. ``syntax=False`` reads
         every character as plain words. ``facets`` counts tags and sources
         over all matches. When a word is not in the index, ``result.suggestion``
         holds the query with the closest indexed words ("did you mean"); when
@@ -181,9 +189,12 @@ class Searcher:
         """
         if sort not in ("relevance", "date"):
             raise QueryError(f"unknown sort {sort!r}; use relevance or date")
+        if offset < 0:
+            raise QueryError(f"offset must be 0 or more, not {offset}")
         parsed = self.parse(text, syntax=syntax)
         opts = dict(tags=tags, source=source, kind=kind, since=since, until=until)
-        result = self._run(parsed, opts, limit, sort, drafts, facets, snippets)
+        run = functools.partial(self._run, offset=offset)
+        result = run(parsed, opts, limit, sort, drafts, facets, snippets)
         if parsed.words or ":" in parsed.text:  # one lookup a word; more for unknown ones
             from .spelling import suggest_query
 
@@ -191,7 +202,7 @@ class Searcher:
             if fixed and fixed != parsed.text:
                 result.suggestion = fixed
                 if fuzzy_fallback and result.total == 0:
-                    again = self._run(
+                    again = run(
                         self.parse(fixed, syntax=syntax), opts, limit, sort, drafts, facets,
                         snippets,
                     )  # fmt: skip
@@ -200,12 +211,12 @@ class Searcher:
                         return again
         if result.total == 0 and (tags or source or kind or since or until):
             result = self._explain_empty(result, parsed, opts, limit, sort, drafts, facets,
-                                         snippets, fuzzy_fallback)  # fmt: skip
+                                         snippets, fuzzy_fallback, offset)  # fmt: skip
         result.query = text
         return result
 
     def _explain_empty(self, result, parsed, opts, limit, sort, drafts, facets, snippets,
-                       fuzzy_fallback) -> SearchResult:  # fmt: skip
+                       fuzzy_fallback, offset) -> SearchResult:  # fmt: skip
         """Name the filter that left no posts, and correct misspelled filter values."""
         from .spelling import correct_options
 
@@ -220,7 +231,7 @@ class Searcher:
             for option in ("source", "kind"):
                 if opts[option]:
                     fixed[option] = fixes.get(option, {}).get(opts[option], opts[option])
-            again = self._run(parsed, fixed, limit, sort, drafts, facets, snippets)
+            again = self._run(parsed, fixed, limit, sort, drafts, facets, snippets, offset=offset)
             if again.total:
                 again.suggestion, again.corrected = result.suggestion, result.corrected
                 again.filter_suggestions, again.corrected_filters = fixes, True
@@ -246,24 +257,32 @@ class Searcher:
     def _any(self, parsed, opts, drafts) -> bool:
         return self._run(parsed, opts, 1, "relevance", drafts, False, False).total > 0
 
-    def related(self, post_id: str, *, limit: int = 5, drafts: bool = False) -> SearchResult:
-        """The posts most like ``post_id`` (see `searchkit.search.related`)."""
+    def related(
+        self, post_id: str, *, limit: int = 5, offset: int = 0, drafts: bool = False
+    ) -> SearchResult:
+        """The posts most like ``post_id`` (`searchkit.search.related`); ``offset`` as in search."""
         from .related import related_query
 
         parsed = related_query(self._searcher, post_id)
         if parsed.scoring is Q.NullQuery:
             return SearchResult(query=post_id, total=0, hits=[])
         opts = dict(tags=(), source=None, kind=None, since=None, until=None)
-        result = self._run(parsed, opts, limit, "relevance", drafts, False, True)
+        if offset < 0:
+            raise QueryError(f"offset must be 0 or more, not {offset}")
+        result = self._run(parsed, opts, limit, "relevance", drafts, False, True, offset=offset)
         result.query = post_id
         return result
 
-    def _run(self, parsed, opts, limit, sort, drafts, facets, snippets) -> SearchResult:
+    def _run(
+        self, parsed, opts, limit, sort, drafts, facets, snippets, offset: int = 0
+    ) -> SearchResult:
         q = parsed.scoring if parsed.scoring is not None else Q.Every()
         filt = _filters(**opts, extra=parsed.filters)
         hidden = list(parsed.exclude) + ([] if drafts else [Q.Term("draft", True)])
         mask = Q.Or(hidden) if len(hidden) > 1 else (hidden[0] if hidden else None)
         by_date = sort == "date" or isinstance(q, Q.Every)
+        if limit is not None:
+            limit += offset  # collect the pages before too, then drop them
         if by_date:  # the score is a sort key too: that is how it reaches the hits
             order = [sorting.FieldFacet("date", reverse=True), sorting.ScoreFacet()]
             c = collectors.SortingCollector(order + [sorting.FieldFacet("path")], limit=limit)
@@ -288,8 +307,8 @@ class Searcher:
         except Exception as exc:
             raise QueryError(f"cannot run query {parsed.text[:80]!r}: {exc}") from None
         words = self._snippet_words(q) if snippets else None
-        hits = [self._hit(i + 1, r, by_date, words) for i, r in enumerate(results)]
-        result = SearchResult(query=parsed.text, total=len(results), hits=hits)
+        hits = [self._hit(i + 1, r, by_date, words) for i, r in enumerate(results) if i >= offset]
+        result = SearchResult(query=parsed.text, total=len(results), hits=hits, offset=offset)
         if facets:
             result.facets = {name: _counts(results.groups(name)) for name in FACET_FIELDS}
         return result

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from searchkit.errors import ModelError, SearchkitError
 from searchkit.site.paths import PostPathError, resolve_post
-from searchkit.site.posts import LoadResult, iter_post_files, load_posts, read_post
+from searchkit.site.posts import LoadResult, iter_post_files, load_posts, parse_post, read_post
 from searchkit.site.siteconfig import Site, open_site
 
 from .model import Suggestion, TagModel, training_fingerprint, training_posts
 from .store import load_model, model_path, read_model_meta, save_model
 
 Log = Callable[[str], None]
+STDIN = "-"  # the name of a post read from standard input, and its id
 Progress = Callable[[int, int], None]
 
 
@@ -111,6 +112,28 @@ def resolve_posts(
     return list(dict.fromkeys(out))
 
 
+def _named_posts(content: Site, paths: Sequence[str | Path], stdin: bytes | None) -> list:
+    """The posts named by ``paths`` in order, ``-`` being the one in ``stdin``."""
+    if [str(p) for p in paths].count(STDIN) > 1:
+        raise SearchkitError("'-' (the post on standard input) can be named once")
+    posts: list = []
+    files: list[str | Path] = []
+    for name in [*paths, None]:
+        if name is None or str(name) == STDIN:
+            posts.extend(read_posts(content, resolve_posts(content, files)))
+            files = []
+        if name is not None and str(name) == STDIN:
+            if stdin is None:
+                raise SearchkitError("'-' names the post on standard input, but none was given")
+            post, problems = parse_post(stdin, STDIN, content.rules)
+            if post is None:
+                raise SearchkitError(f"standard input: {problems[0].message}")
+            posts.append(post)
+        elif name is not None:
+            files.append(name)
+    return posts
+
+
 def read_posts(content: Path | Site, files: Sequence[Path]) -> list:
     """Parse the given post files as their site reads them; an unreadable one is an error."""
     site = open_site(content)
@@ -133,11 +156,17 @@ def suggest(
     threshold: float | None = None,
     include_present: bool = False,
     log: Log | None = None,
+    stdin: bytes | None = None,
 ) -> list[PostSuggestions]:
-    """Suggestions for the given posts, or by default for every untagged, non-draft post."""
+    """Suggestions for the given posts, or by default for every untagged, non-draft post.
+
+    A path ``-`` is the post whose bytes are ``stdin`` (front matter and
+    body, as in a file); its id is ``-``. An editor can so ask about the
+    buffer it holds, saved or not.
+    """
     content = open_site(content)
     if paths:
-        posts = read_posts(content, resolve_posts(content, paths))
+        posts = _named_posts(content, paths, stdin)
         model = fresh_model(content, index, log=log)
     else:
         loaded = load_posts(content)

@@ -551,7 +551,9 @@ export class SearchIndex {
   /**
    * Rank posts for `query`. Options: limit (10), tags ([]), since, until
    * (YYYY[-MM[-DD]]), sort ("relevance" | "date"), prefix and typo (true:
-   * type-ahead on the last word, typo tolerance). Returns {total, hits}.
+   * type-ahead on the last word, typo tolerance), facets (false: true adds
+   * `facets`, the tag and year counts of the posts matching, below).
+   * Returns {query, total, hits} (+ facets).
    */
   async search(query, opts = {}) {
     const { limit = 10, since, until, sort = "relevance", prefix = true, typo = true } = opts;
@@ -569,6 +571,7 @@ export class SearchIndex {
     const scored = scoring ? this._score(plan) : null;
     let ids = scored ? scored.ids : Array.from({ length: this.size }, (_, i) => i);
     if (plan.excluded.size) ids = ids.filter((id) => !plan.excluded.has(id));
+    const matched = ids; // before filters: the years facet ignores the date filter
     if (allowed) ids = ids.filter((id) => allowed.mask[id]);
     const score = scored ? (id) => scored.score[id] : () => 1; // no words: every post, like Whoosh's Every()
     // Posts matching every clause first (coord.py's ALL_WORDS_TIER), then by score; ties: ids follow paths.
@@ -583,7 +586,46 @@ export class SearchIndex {
     const top = firstInOrder(ids, order, limit);
     const docs = await this._docs(top);
     const hits = top.map((id, i) => this._hit(id, i + 1, score(id), docs.get(id), plan.highlight));
-    return { query: String(query ?? ""), total: ids.length, hits };
+    const result = { query: String(query ?? ""), total: ids.length, hits };
+    if (opts.facets) result.facets = await this._facets(matched, ids, tags);
+    return result;
+  }
+
+  /**
+   * Facet counts of a result: `tags`, [{tag, count}] over the posts matching
+   * (every filter applied: the posts left if that tag were added), most first;
+   * `years`, [{year, count}] newest first, over the posts matching the words
+   * and tags but not the date filter (so other years stay selectable).
+   */
+  async _facets(matched, ids, tags) {
+    const f = await this.filters();
+    const size = this.size;
+    const mask = new Uint8Array(size);
+    for (const id of ids) mask[id] = 1;
+    f.lists ??= new Map();
+    const counts = [];
+    for (const tag of f.tagNames) {
+      let list = f.lists.get(tag);
+      if (!list) f.lists.set(tag, (list = undelta(unpack(f.tags.get(tag)))));
+      let n = 0;
+      if (ids.length === size) n = list.length;
+      else for (const id of list) n += mask[id];
+      if (n) counts.push({ tag, count: n });
+    }
+    counts.sort((a, b) => b.count - a.count); // stable: ties keep the site's order
+    let pool = matched;
+    if (tags.length) {
+      const { mask: tagMask } = await this._filter(tags);
+      pool = matched.filter((id) => tagMask[id]);
+    }
+    f.years ??= f.dates.map((d) => (d === null ? null : new Date(d * 1000).getUTCFullYear()));
+    const years = new Map();
+    for (const id of pool) {
+      const y = f.years[id];
+      if (y !== null) years.set(y, (years.get(y) ?? 0) + 1);
+    }
+    const byYear = [...years].sort((a, b) => b[0] - a[0]).map(([year, count]) => ({ year, count }));
+    return { tags: counts, years: byYear };
   }
 
   /** Clauses of the query: one per distinct analysed word or phrase. */
