@@ -296,3 +296,21 @@ def test_a_jekyll_site_root_skips_its_built_output(jekyll):
         "_posts/2999-01-01-future.md",
         "_posts/2023-05-01-unpublished.md",
     }
+
+
+def test_template_code_in_a_bare_folder_stays_text_but_liquid_goes_in_posts_folders(tmp_path):
+    post = (
+        "---\ntitle: Chart helpers\n---\n"
+        '```\n{{- define "chart.fullname" -}}\n{{ .Values.image }}\n```\n'
+        "{% highlight yaml %}\nreplicas: 2\n{% endhighlight %}\n"
+    )
+    bare = tmp_path / "content"
+    bare.mkdir()
+    (bare / "helpers.md").write_text(post)
+    body = posts_of(bare)["helpers.md"].body
+    assert "chart.fullname" in body and "Values.image" in body  # Helm, not Liquid
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    (posts / "2020-01-01-helpers.md").write_text(post)
+    body = posts_of(posts)["2020-01-01-helpers.md"].body
+    assert "chart.fullname" not in body and "highlight" not in body and "replicas" in body

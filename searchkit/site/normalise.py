@@ -47,7 +47,9 @@ def post_fields(
 
     meta = {str(k).strip().lower(): v for k, v in meta.items()}
     keys = rules.keys
-    hugo, liquid = rules.generator != "jekyll", rules.generator != "hugo"
+    # Liquid only in Jekyll sites: elsewhere `{{ ... }}` is as likely a Helm or
+    # Go template quoted in a post (the sample posts have some) as markup.
+    hugo, liquid = rules.generator != "jekyll", rules.generator == "jekyll"
     title = _title(meta, keys["title"], pid, warnings)
     date = _date(_value(meta, keys["date"])[1], warnings)
     draft = _bool(_value(meta, keys["draft"])[1], "draft", warnings) and not rules.build_drafts

@@ -158,6 +158,8 @@ def discover_site(
     if found is not None:
         site.generator, files = found
         site.config_files = tuple(files)
+    elif content.name == "_posts" or (content / "_posts").is_dir():
+        site.generator = "jekyll"  # a Jekyll posts folder without its _config.yml
     if fields:
         _apply_fields(SiteSettings(), fields)  # report bad [fields] now, not at first use
     return site
