@@ -118,12 +118,12 @@ class ExportReport:
 
 def export_site(cfg: Config, out: Path | str, *, demo: bool = False) -> ExportReport:
     """Export the non-draft posts of ``cfg``'s (up-to-date) index to ``out``."""
-    from whoosh import index as whoosh_index
+    from searchkit.indexing.safe_pickle import open_index
 
     start = time.perf_counter()
     out = Path(out)
     gen = store.require_generation(cfg.index)
-    ix = whoosh_index.open_dir(str(gen))
+    ix = open_index(gen)
     try:
         with ix.searcher(weighting=WeightedBM25F()) as searcher:
             meta, data = _build(cfg, searcher)

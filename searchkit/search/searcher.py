@@ -20,7 +20,6 @@ from heapq import heappush, heapreplace
 from pathlib import Path
 
 from whoosh import collectors, sorting
-from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.highlight import (
     FIRST,
@@ -31,8 +30,9 @@ from whoosh.highlight import (
     top_fragments,
 )
 
-from searchkit.errors import IndexMissing, QueryError
+from searchkit.errors import IndexMissing, QueryError, SearchkitError
 from searchkit.indexing import store
+from searchkit.indexing.safe_pickle import open_index
 from searchkit.schema import (
     ALL_WORDS_TIER,
     COORD,
@@ -41,6 +41,7 @@ from searchkit.schema import (
     TEXT_FIELD_NAMES,
     marked_tokens,
 )
+from searchkit.site.urls import is_safe_url
 
 from .dates import parse_day
 from .query import ParsedQuery
@@ -71,7 +72,7 @@ class Hit:
     def to_json(self) -> dict:
         return {
             "path": self.path,
-            "url": self.url or None,
+            "url": _safe_url(self.url) or None,
             "title": self.title,
             "date": self.date.isoformat() if self.date else None,
             "tags": self.tags,
@@ -111,15 +112,24 @@ class SearchResult:
 
 
 class Searcher:
-    """An open index generation; use as a context manager."""
+    """An open index generation; use as a context manager.
+
+    It holds a lease on its generation (`store.ReaderLease`) until closed,
+    so `searchkit index` runs meanwhile leave that generation in place and
+    this searcher keeps answering from it.
+    """
 
     def __init__(self, index_dir: Path | str, *, weighting=None, coord: float = COORD):
-        gen = store.current_generation(Path(index_dir))
-        if gen is None:
-            raise IndexMissing(f"no index in {index_dir}; run 'searchkit index' first")
+        self._lease = store.ReaderLease(index_dir)
+        gen = self._lease.generation
         try:
-            self._ix = whoosh_index.open_dir(str(gen))
+            store.check_sizes(gen)
+            self._ix = open_index(gen)
+        except SearchkitError:
+            self._lease.release()
+            raise
         except Exception as exc:  # a damaged or foreign index
+            self._lease.release()
             raise IndexMissing(
                 f"cannot open the index in {gen}: {exc}; run 'searchkit index --rebuild'"
             ) from None
@@ -135,8 +145,19 @@ class Searcher:
         self.close()
 
     def close(self) -> None:
-        self._searcher.close()
-        self._ix.close()
+        try:
+            self._searcher.close()
+            self._ix.close()
+        finally:
+            self._lease.release()
+
+    def _read_error(self, exc: Exception, text: str) -> SearchkitError:
+        """The one-line error for ``exc`` raised while reading the index for ``text``."""
+        manifest = store.read_manifest(self.generation)
+        reason = store.damage(self.generation, manifest.files, checksums=True) if manifest else ""
+        if reason or isinstance(exc, OSError):
+            return store.damaged(self.generation, reason or f"cannot read it: {exc}")
+        return QueryError(f"cannot run query {text[:80]!r}: {type(exc).__name__}: {exc}")
 
     @property
     def doc_count(self) -> int:
@@ -180,6 +201,17 @@ class Searcher:
             raise QueryError(f"unknown sort {sort!r}; use relevance or date")
         parsed = self.parse(text, syntax=syntax)
         opts = dict(tags=tags, source=source, kind=kind, since=since, until=until)
+        try:
+            return self._search(text, parsed, opts, limit, sort, drafts, facets, snippets,
+                                syntax, fuzzy_fallback)  # fmt: skip
+        except SearchkitError:
+            raise
+        except Exception as exc:  # a read error: a damaged index, or a bug worth one line
+            raise self._read_error(exc, parsed.text) from None
+
+    def _search(
+        self, text, parsed, opts, limit, sort, drafts, facets, snippets, syntax, fuzzy_fallback
+    ) -> SearchResult:
         result = self._run(parsed, opts, limit, sort, drafts, facets, snippets)
         if parsed.words or ":" in parsed.text:  # one lookup a word; more for unknown ones
             from .spelling import suggest_query
@@ -200,6 +232,14 @@ class Searcher:
 
     def related(self, post_id: str, *, limit: int = 5, drafts: bool = False) -> SearchResult:
         """The posts most like ``post_id`` (see `searchkit.related`)."""
+        try:
+            return self._related(post_id, limit, drafts)
+        except SearchkitError:
+            raise
+        except Exception as exc:
+            raise self._read_error(exc, post_id) from None
+
+    def _related(self, post_id: str, limit: int, drafts: bool) -> SearchResult:
         from .related import related_query
 
         parsed = related_query(self._searcher, post_id)
@@ -232,13 +272,8 @@ class Searcher:
             )
         if filt is not None or mask is not None:  # outermost, as Whoosh's own search() does
             c = collectors.FilterCollector(c, filt, mask)
-        try:
-            self._searcher.search_with_collector(q, c)
-            results = c.results()
-        except QueryError:
-            raise
-        except Exception as exc:
-            raise QueryError(f"cannot run query {parsed.text[:80]!r}: {exc}") from None
+        self._searcher.search_with_collector(q, c)
+        results = c.results()
         words = self._snippet_words(q) if snippets else None
         hits = [self._hit(i + 1, r, by_date, words) for i, r in enumerate(results)]
         result = SearchResult(query=parsed.text, total=len(results), hits=hits)
@@ -273,7 +308,7 @@ class Searcher:
             tags=[t for t in stored.get("tags", "").split(",") if t],
             source=stored.get("source", ""),
             post_kind=stored.get("post_kind", ""),
-            url=stored.get("url") or stored.get("external_url") or "",
+            url=_safe_url(stored.get("url") or stored.get("external_url") or ""),
             draft=bool(stored.get("draft")),
             snippet=snippet,
             highlights=spans,
@@ -330,6 +365,11 @@ class _Reversed:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Reversed) and self.value == other.value
+
+
+def _safe_url(url: str) -> str:
+    """``url`` if following it is safe (`is_safe_url`, the export's rule), else ''."""
+    return url if url and is_safe_url(url) else ""
 
 
 def _display_score(score: float) -> float:
