@@ -186,3 +186,34 @@ def test_manifest_records_every_whoosh_file(site, tmp_path):
     for name, (size, crc) in manifest.files.items():
         assert store.checksum(gen / name) == [size, crc]
     shutil.rmtree(index)
+
+
+QUERIES = [
+    "helm",
+    "gitops canary",
+    "cluster",
+    "release notes",
+    "rollout*",
+    "policy~1",
+    "title:node",
+]
+
+
+def _top(index: Path) -> dict[str, list[tuple[str, float]]]:
+    with open_searcher(index) as s:
+        return {q: [(h.path, h.score) for h in s.search(q).hits] for q in QUERIES}
+
+
+def test_after_any_updates_ranking_equals_a_rebuild(segmented, tmp_path):
+    content, index = segmented
+    for i in range(0, 40, 3):  # edits spread over the segments, a few runs
+        _edit(content / f"post-{i * 7:05d}.md", "helm helm canary rollout")
+        if i % 9 == 0:
+            update_index(content, index)
+    (content / "post-00011.md").unlink()
+    write_posts(content, 5, start=300, marker="gitops")
+    update_index(content, index)
+    assert store.current_generation(index) is not None
+    rebuilt = tmp_path / "rebuilt"
+    update_index(content, rebuilt)
+    assert _top(index) == _top(rebuilt)
