@@ -44,7 +44,7 @@ from searchkit.schema import (
 from searchkit.site.urls import is_safe_url
 
 from .dates import parse_day
-from .query import ParsedQuery
+from .query import ParsedQuery, cap_expansions
 from .scoring import WeightedBM25F
 
 SNIPPET_CHARS = 220
@@ -255,6 +255,7 @@ class Searcher:
         filt = _filters(**opts, extra=parsed.filters)
         hidden = list(parsed.exclude) + ([] if drafts else [Q.Term("draft", True)])
         mask = Q.Or(hidden) if len(hidden) > 1 else (hidden[0] if hidden else None)
+        cap_expansions([q, filt, mask], self._searcher.reader())  # bounded cost
         by_date = sort == "date" or isinstance(q, Q.Every)
         if by_date:  # the score is a sort key too: that is how it reaches the hits
             order = [sorting.FieldFacet("date", reverse=True), sorting.ScoreFacet()]
