@@ -205,7 +205,7 @@ def soak(site: Path, seconds: float, rng: random.Random) -> Counts:
     def querier():
         qrng = random.Random(rng.random())
         while time.monotonic() < stop:
-            r = run(cli(site, "query", "--json", *qrng.choice(QUERIES).split()))
+            r = run(cli(site, "query", "--json") + ["--", *qrng.choice(QUERIES).split()])
             count()
             if "Traceback" in r.stderr:
                 note("tracebacks", f"query: {r.stderr}")
@@ -296,6 +296,7 @@ def main() -> int:
     ap.add_argument("--fuzz", type=int, default=10_000)
     ap.add_argument("--cli-share", type=float, default=0.03)
     ap.add_argument("--seed", type=int, default=14)
+    ap.add_argument("--parts", default="kill,soak,fuzz", help="which parts to run")
     args = ap.parse_args()
     missing = corpus_missing(args.corpus)
     if missing:
@@ -310,11 +311,18 @@ def main() -> int:
         run(cli(site, "index", "-q"))
         full_s = time.perf_counter() - t0
         results = {}
-        for name, part in [
-            ("kill -9", lambda: kill_trials(site, args.kills, args.compare_every, rng, full_s)),
-            ("concurrency", lambda: soak(site, args.soak, rng)),
-            ("fuzz", lambda: fuzz(site, args.fuzz, args.cli_share, rng)),
-        ]:
+        parts = [
+            (
+                "kill",
+                "kill -9",
+                lambda: kill_trials(site, args.kills, args.compare_every, rng, full_s),
+            ),
+            ("soak", "concurrency", lambda: soak(site, args.soak, rng)),
+            ("fuzz", "fuzz", lambda: fuzz(site, args.fuzz, args.cli_share, rng)),
+        ]
+        for key, name, part in parts:
+            if key not in args.parts.split(","):
+                continue
             t0 = time.perf_counter()
             results[name] = part()
             print(results[name].line(name) + f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
