@@ -62,7 +62,16 @@ def fsync_dir(path: Path | str) -> None:
             os.close(fd)
 
 
-def remove_stale_temps(folder: Path | str, name: str) -> None:
-    """Remove temporary files that a killed `write_atomic` of ``folder/name`` left."""
-    for tmp in Path(folder).glob(f".{name}.*{TEMP_SUFFIX}"):
-        tmp.unlink(missing_ok=True)
+def remove_stale_temps(folder: Path | str, name: str, *, min_age: float = 0.0) -> None:
+    """Remove temporary files that a killed `write_atomic` of ``folder/name`` left.
+
+    ``min_age`` (seconds) spares younger ones: another process's write in progress.
+    """
+    import glob
+    import time
+
+    now = time.time()
+    for tmp in Path(folder).glob(f".{glob.escape(name)}.*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if now - tmp.lstat().st_mtime >= min_age:
+                tmp.unlink()

@@ -19,6 +19,10 @@ class IndexMissing(SearchkitError):
     """There is no index where one was expected."""
 
 
+class IndexDamaged(SearchkitError):
+    """Index files are missing, truncated or do not match their checksums."""
+
+
 class IndexLocked(SearchkitError):
     """Another process is writing the index."""
 

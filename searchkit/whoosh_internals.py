@@ -10,6 +10,7 @@ tests/test_whoosh_internals.py fails loudly if a Whoosh release changes one
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from heapq import heappush, heapreplace
 
@@ -55,30 +56,44 @@ def field_length_reader(searcher, fieldname: str) -> Callable[[int], int | None]
     Whoosh reads each scored posting's length byte through five calls and a
     file seek; a one-word query matching half of 10,000 posts spent 40 % of
     its time there. This reads the segment's length column once (one byte a
-    post, Whoosh's codec since 2.x) and decodes with Whoosh's own table. It
-    reaches into the codec's reader, so on any surprise it returns None and
-    the scorer keeps Whoosh's way.
+    post, Whoosh's codec since 2.x) and decodes with Whoosh's own table.
+    None (the scorer keeps Whoosh's way) when the column is not as expected.
     """
-    try:
-        reader = searcher.reader()
-        cache = reader.__dict__.setdefault("_searchkit_lengths", {})
-        if fieldname not in cache:
+    raw = field_length_bytes(searcher.reader(), fieldname)
+    if raw is None:
+        return None
+    table = length_table()
+    count = len(raw)
+    # A post past the column's end (or with byte 0) has no text in the field,
+    # so it has no posting there to score.
+    return lambda docnum: table[raw[docnum]] if docnum < count else None
+
+
+@functools.cache
+def length_table() -> list[int]:
+    """Whoosh's decoding of a length byte, for each of the 256 bytes."""
+    from whoosh.util.numeric import byte_to_length
+
+    return [byte_to_length(b) for b in range(256)]
+
+
+def field_length_bytes(reader, fieldname: str) -> bytes | None:
+    """The raw length column of ``fieldname`` in a segment reader (cached), or None.
+
+    It reaches into the codec's reader (``_perdoc``, the column reader's
+    ``_dbfile``), so on any surprise it returns None.
+    """
+    cache = reader.__dict__.setdefault("_searchkit_lengths", {})
+    if fieldname not in cache:
+        try:
             from whoosh.codec.whoosh3 import LENGTHS_COLUMN
-            from whoosh.util.numeric import byte_to_length
 
             col = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-            if col is None or col._fixedlen != 1:
-                cache[fieldname] = None
-            else:
-                raw = col._dbfile.get(col._basepos, col._count)
-                table = [byte_to_length(b) for b in range(256)]
-                count = len(raw)
-                # A post past the column's end (or with byte 0) has no text in
-                # the field, so it has no posting there to score.
-                cache[fieldname] = lambda docnum: table[raw[docnum]] if docnum < count else None
-        return cache[fieldname]
-    except Exception:
-        return None
+            ok = col is not None and col._fixedlen == 1
+            cache[fieldname] = bytes(col._dbfile.get(col._basepos, col._count)) if ok else None
+        except Exception:
+            cache[fieldname] = None
+    return cache[fieldname]
 
 
 class TopCollector(collectors.TopCollector):

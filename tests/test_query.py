@@ -339,3 +339,48 @@ def test_parser_answers_or_raises_query_error(parts):
 def test_search_answers_or_raises_query_error(searcher, text):
     with contextlib.suppress(QueryError):
         searcher.search(text, fuzzy_fallback=True, facets=True)
+
+
+@pytest.mark.parametrize("field", ["url", "external_url", "fingerprint"])
+def test_stored_only_fields_are_searched_as_words_like_unknown_ones(searcher, field):
+    assert found(searcher, f"{field}:helm") == found(searcher, "nosuchfield:helm")
+
+
+def _z(k: int) -> str:
+    return f"z{chr(97 + k // 26)}{chr(97 + k % 26)}q"  # no stemmer changes these
+
+
+def _many_z_words(tmp_path: Path) -> Path:
+    """A site whose posts hold 40 words starting with z, word k in k+1 posts."""
+    content = tmp_path / "content"
+    content.mkdir()
+    words = [_z(k) for k in range(40)]
+    for i in range(41):
+        body = " ".join(w for k, w in enumerate(words) if i <= k)
+        (content / f"p{i:02d}.md").write_text(f"---\ntitle: P{i}\n---\n{body}\n")
+    update_index(content, tmp_path / "index")
+    return tmp_path / "index"
+
+
+def test_a_wildcard_or_fuzzy_word_expands_to_its_most_frequent_terms_only(tmp_path):
+    from searchkit.search.query import MAX_EXPANSIONS, cap_expansions
+
+    with open_searcher(_many_z_words(tmp_path)) as s:
+        parsed = s.parse("body:z*")
+        assert cap_expansions([parsed.scoring], s._searcher.reader()) == MAX_EXPANSIONS
+        (leaf,) = parsed.scoring.leaves() if parsed.scoring.children() else [parsed.scoring]
+        # the most frequent: the last words of the list (word k is in k+1 posts)
+        assert sorted(t.decode() for t in leaf.terms) == [
+            _z(k) for k in range(40 - MAX_EXPANSIONS, 40)
+        ]
+        assert s.search("body:z*").total == 40  # every post holding one of them
+
+
+def test_a_query_expands_to_at_most_max_query_terms(tmp_path):
+    from searchkit.search.query import MAX_QUERY_TERMS, cap_expansions
+
+    with open_searcher(_many_z_words(tmp_path)) as s:
+        text = " ".join(["z*", "za*", "zb*", "zaaq~2", "zbbq~2", "*q", "z*bq"] * 6)
+        parsed = s.parse(text)
+        assert cap_expansions([parsed.scoring], s._searcher.reader()) <= MAX_QUERY_TERMS
+        assert s.search(text).total > 0

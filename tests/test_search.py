@@ -170,3 +170,18 @@ def test_search_site_searches_at_once_and_refreshes_only_when_stale(site, tmp_pa
     assert said[-1] == "updating the index (posts were added or removed)"
     with pytest.raises(QueryError):  # raised once the index is known to be current
         search("x", since="someday")
+
+
+def test_unsafe_links_never_reach_query_output(tmp_path):
+    """The export's URL rule (http(s) or relative only) holds for --json and text too."""
+    from conftest import FIXTURES, run_cli
+
+    index = tmp_path / "index"
+    data = query_json(FIXTURES / "xss", index, "xss")
+    urls = {h["path"]: h["url"] for h in data["hits"]}
+    assert set(urls) == {"xss-data-url.md", "xss-fields.md", "xss-variants.md"}
+    # An unsafe `url` is dropped; what is left is the export's link: a permalink, or none.
+    assert all(u is None or u.startswith(("/", "https://", "http://")) for u in urls.values())
+    text = run_cli("query", "xss", "--content", str(FIXTURES / "xss"), "--index", str(index))
+    for link in ("javascript:alert(1)", 'JaVaScRiPt:alert("url")', "data:text/html"):
+        assert link not in text.stdout  # (the summary's text may mention them)

@@ -172,3 +172,57 @@ def parse(raw: bytes):
     from searchkit.site.posts import parse_post
 
     return parse_post(raw, "x.md")
+
+
+def _apply_from(posts: Path, items: list[dict]):
+    import json
+
+    plan = posts.parent / "plan.json"
+    plan.write_text(json.dumps(items))
+    return run_cli("tags", "apply", "--content", str(posts), "--index", str(posts.parent / "i"),
+                   "--from", str(plan), "--write")  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["dotdot", "absolute", "symlink"])
+def test_apply_from_refuses_posts_outside_the_content_folder(posts, how):
+    outside = posts.parent / "outside"
+    outside.mkdir()
+    victim = outside / "x.md"
+    victim.write_bytes((posts / "yaml-flow.md").read_bytes())
+    before = victim.read_bytes()
+    name = {"dotdot": "../outside/x.md", "absolute": str(victim), "symlink": "link.md"}[how]
+    if how == "symlink":
+        (posts / "link.md").symlink_to(victim)
+    res = _apply_from(posts, [{"path": name, "suggestions": [{"tag": "pwned"}]}])
+    assert res.exit_code == 2
+    assert len(res.stderr.strip().splitlines()) == 1 and "outside the content folder" in (
+        res.stderr.replace("not inside", "outside")
+    )
+    assert victim.read_bytes() == before
+
+
+def test_apply_writes_through_a_symlinked_post(posts):
+    real = posts / "real"
+    real.mkdir()
+    (posts / "yaml-flow.md").rename(real / "yaml-flow.md")
+    (posts / "yaml-flow.md").symlink_to(Path("real") / "yaml-flow.md")
+    res = _apply_from(posts, [{"path": "yaml-flow.md", "suggestions": [{"tag": "edge"}]}])
+    assert res.exit_code == 0, res.output
+    assert (posts / "yaml-flow.md").is_symlink()
+    assert b"edge]" in (real / "yaml-flow.md").read_bytes()
+
+
+def test_apply_clears_temp_files_a_killed_write_left(posts):
+    import os
+    import time
+
+    old = posts / ".yaml-flow.md.k1ll3d.tmp"
+    young = posts / ".yaml-flow.md.inprogress.tmp"
+    for f in (old, young):
+        f.write_bytes(b"half a post")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    res = _apply_from(posts, [{"path": "yaml-flow.md", "suggestions": [{"tag": "edge"}]}])
+    assert res.exit_code == 0, res.output
+    assert not old.exists() and young.exists()  # another run may be writing that one
+    assert sorted(p.name for p in posts.glob(".*.tmp")) == [young.name]

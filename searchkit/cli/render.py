@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from searchkit.search.searcher import Hit, SearchResult
+from searchkit.site.urls import is_safe_url
 
 TITLE_CHARS = 100
 
@@ -20,12 +21,13 @@ def render_hit(hit: Hit) -> str:
     meta = [hit.date.strftime("%Y-%m-%d")] if hit.date else []
     if hit.tags:
         meta.append(", ".join(hit.tags))
-    meta.append(hit.url or hit.path)
+    url = hit.url if hit.url and is_safe_url(hit.url) else ""
+    meta.append(url or hit.path)
     lines = [
         f"{hit.rank:>2}. " + click.style(title, bold=True) + f"  ({hit.score:.2f})",
         "    " + " · ".join(meta),
     ]
-    if hit.url:
+    if url:
         lines.append(f"    {hit.path}")
     if hit.snippet:
         lines.append("    " + highlight(hit.snippet, hit.highlights))

@@ -7,7 +7,6 @@ models, let alone scikit-learn.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -146,10 +145,15 @@ def apply(cfg: Config, paths, limit, threshold, from_file, write):
         results = suggest_posts(cfg.site, cfg.index, paths, limit=limit,
                                 threshold=threshold, log=_say)  # fmt: skip
         plan = [(r.path, r.fingerprint, [s.tag for s in r.suggestions]) for r in results]
+    from searchkit.site.paths import PostPathError, resolve_post
+
     failed = 0
     for rel, fp, new_tags in plan:
         try:
-            change = plan_change(Path(cfg.content, rel), cfg.site, new_tags)
+            # A post id from the list: nothing outside the content folder
+            # (``..``, an absolute path, a symlink leading out) is edited.
+            path = resolve_post(str(rel), cfg.content)
+            change = plan_change(path, cfg.site, new_tags)
             if change is None:
                 continue
             if write:
@@ -157,7 +161,7 @@ def apply(cfg: Config, paths, limit, threshold, from_file, write):
                 click.echo(f"{rel}: added {', '.join(change.added)}")
             else:
                 click.echo(change.diff(), nl=False)
-        except (ApplyError, OSError) as exc:
+        except (ApplyError, PostPathError, OSError) as exc:
             failed += 1
             _say(f"error: {exc}")
     return EXIT_ERROR if failed else EXIT_OK

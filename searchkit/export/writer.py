@@ -134,12 +134,12 @@ def export_site(
     ``progress(done, 100)`` is called as phases advance, last when all is written.
     """
     tell = progress or (lambda _done, _total: None)
-    from whoosh import index as whoosh_index
+    from searchkit.indexing.safe_pickle import open_index
 
     start = time.perf_counter()
     out = Path(out)
     gen = store.require_generation(cfg.index)
-    ix = whoosh_index.open_dir(str(gen))
+    ix = open_index(gen)
     try:
         with ix.searcher(weighting=WeightedBM25F()) as searcher:
             meta, data = _build(cfg, searcher, tell)

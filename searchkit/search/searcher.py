@@ -20,21 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import collectors, sorting
-from whoosh import index as whoosh_index
 from whoosh import query as Q
 
-from searchkit.errors import IndexMissing, QueryError
+from searchkit.errors import IndexMissing, QueryError, SearchkitError
 from searchkit.indexing import store
+from searchkit.indexing.safe_pickle import open_index
 from searchkit.schema import (
     ALL_WORDS_TIER,
     COORD,
     FACET_FIELDS,
     TEXT_FIELD_NAMES,
 )
+from searchkit.site.urls import is_safe_url
 from searchkit.whoosh_internals import TopCollector
 
 from .dates import parse_day
-from .query import ParsedQuery
+from .query import ParsedQuery, cap_expansions
 from .scoring import WeightedBM25F
 from .snippets import snippet_of
 
@@ -62,7 +63,7 @@ class Hit:
     def to_json(self) -> dict:
         return {
             "path": self.path,
-            "url": self.url or None,
+            "url": _safe_url(self.url) or None,
             "title": self.title,
             "date": self.date.isoformat() if self.date else None,
             "tags": self.tags,
@@ -118,15 +119,24 @@ class SearchResult:
 
 
 class Searcher:
-    """An open index generation; use as a context manager."""
+    """An open index generation; use as a context manager.
+
+    It holds a lease on its generation (`store.ReaderLease`) until closed,
+    so `searchkit index` runs meanwhile leave that generation in place and
+    this searcher keeps answering from it.
+    """
 
     def __init__(self, index_dir: Path | str, *, weighting=None, coord: float = COORD):
-        gen = store.current_generation(Path(index_dir))
-        if gen is None:
-            raise IndexMissing(f"no index in {index_dir}; run 'searchkit index' first")
+        self._lease = store.ReaderLease(index_dir)
+        gen = self._lease.generation
         try:
-            self._ix = whoosh_index.open_dir(str(gen))
+            store.check_sizes(gen)
+            self._ix = open_index(gen)
+        except SearchkitError:
+            self._lease.release()
+            raise
         except Exception as exc:  # a damaged or foreign index
+            self._lease.release()
             raise IndexMissing(
                 f"cannot open the index in {gen}: {exc}; run 'searchkit index --rebuild'"
             ) from None
@@ -142,8 +152,19 @@ class Searcher:
         self.close()
 
     def close(self) -> None:
-        self._searcher.close()
-        self._ix.close()
+        try:
+            self._searcher.close()
+            self._ix.close()
+        finally:
+            self._lease.release()
+
+    def _read_error(self, exc: Exception, text: str) -> SearchkitError:
+        """The one-line error for ``exc`` raised while reading the index for ``text``."""
+        manifest = store.read_manifest(self.generation)
+        reason = store.damage(self.generation, manifest.files, checksums=True) if manifest else ""
+        if reason or isinstance(exc, OSError):
+            return store.damaged(self.generation, reason or f"cannot read it: {exc}")
+        return QueryError(f"cannot run query {text[:80]!r}: {type(exc).__name__}: {exc}")
 
     @property
     def doc_count(self) -> int:
@@ -193,8 +214,22 @@ class Searcher:
             raise QueryError(f"offset must be 0 or more, not {offset}")
         parsed = self.parse(text, syntax=syntax)
         opts = dict(tags=tags, source=source, kind=kind, since=since, until=until)
+        try:
+            return self._search(text, parsed, opts, limit, offset, sort, drafts, facets,
+                                snippets, syntax, fuzzy_fallback)  # fmt: skip
+        except SearchkitError:
+            raise
+        except Exception as exc:  # a read error: a damaged index, or a bug worth one line
+            raise self._read_error(exc, parsed.text) from None
+
+    def _search(
+        self, text, parsed, opts, limit, offset, sort, drafts, facets, snippets, syntax,
+        fuzzy_fallback,
+    ) -> SearchResult:  # fmt: skip
         run = functools.partial(self._run, offset=offset)
         result = run(parsed, opts, limit, sort, drafts, facets, snippets)
+        tags, source, kind = opts["tags"], opts["source"], opts["kind"]
+        since, until = opts["since"], opts["until"]
         if parsed.words or ":" in parsed.text:  # one lookup a word; more for unknown ones
             from .spelling import suggest_query
 
@@ -261,6 +296,14 @@ class Searcher:
         self, post_id: str, *, limit: int = 5, offset: int = 0, drafts: bool = False
     ) -> SearchResult:
         """The posts most like ``post_id`` (`searchkit.search.related`); ``offset`` as in search."""
+        try:
+            return self._related(post_id, limit, offset, drafts)
+        except SearchkitError:
+            raise
+        except Exception as exc:
+            raise self._read_error(exc, post_id) from None
+
+    def _related(self, post_id: str, limit: int, offset: int, drafts: bool) -> SearchResult:
         from .related import related_query
 
         parsed = related_query(self._searcher, post_id)
@@ -280,6 +323,7 @@ class Searcher:
         filt = _filters(**opts, extra=parsed.filters)
         hidden = list(parsed.exclude) + ([] if drafts else [Q.Term("draft", True)])
         mask = Q.Or(hidden) if len(hidden) > 1 else (hidden[0] if hidden else None)
+        cap_expansions([q, filt, mask], self._searcher.reader())  # bounded cost
         by_date = sort == "date" or isinstance(q, Q.Every)
         if limit is not None:
             limit += offset  # collect the pages before too, then drop them
@@ -299,13 +343,8 @@ class Searcher:
             )
         if filt is not None or mask is not None:  # outermost, as Whoosh's own search() does
             c = collectors.FilterCollector(c, filt, mask)
-        try:
-            self._searcher.search_with_collector(q, c)
-            results = c.results()
-        except QueryError:
-            raise
-        except Exception as exc:
-            raise QueryError(f"cannot run query {parsed.text[:80]!r}: {exc}") from None
+        self._searcher.search_with_collector(q, c)
+        results = c.results()
         words = self._snippet_words(q) if snippets else None
         hits = [self._hit(i + 1, r, by_date, words) for i, r in enumerate(results) if i >= offset]
         result = SearchResult(query=parsed.text, total=len(results), hits=hits, offset=offset)
@@ -340,12 +379,17 @@ class Searcher:
             tags=[t for t in stored.get("tags", "").split(",") if t],
             source=stored.get("source", ""),
             post_kind=stored.get("post_kind", ""),
-            url=stored.get("url") or stored.get("external_url") or "",
+            url=_safe_url(stored.get("url") or stored.get("external_url") or ""),
             draft=bool(stored.get("draft")),
             snippet=snippet,
             highlights=spans,
             link={k: stored.get(k) or "" for k in ("url", "external_url", "slug", "local_date")},
         )
+
+
+def _safe_url(url: str) -> str:
+    """``url`` if following it is safe (`is_safe_url`, the export's rule), else ''."""
+    return url if url and is_safe_url(url) else ""
 
 
 def _display_score(score: float) -> float:

@@ -8,13 +8,17 @@ gives a post when no permalink is configured.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from .posts import Post
+if TYPE_CHECKING:  # not imported: the query path uses is_safe_url alone (posts: ~9 ms)
+    from .posts import Post
 
 SAFE_SCHEMES = ("http", "https")
 _TOKEN = re.compile(
@@ -111,6 +115,19 @@ def site_post_url(post: Post, cfg) -> str:
     )
 
 
+@dataclass
+class Link:
+    """What a post's URL is made of (a `Post` has all of it): enough for `post_url`."""
+
+    id: str
+    title: str
+    date: dt.datetime | None = None
+    post_kind: str = ""
+    url: str = ""
+    external_url: str = ""
+    fields: dict = field(default_factory=dict)
+
+
 def set_hit_urls(hits, cfg) -> None:
     """Give each search hit the URL the export gives its post (`site_post_url`).
 
@@ -118,12 +135,10 @@ def set_hit_urls(hits, cfg) -> None:
     post file: the settings (base URL, permalinks) can change without a
     reindex, and reading the posts would cost a cold query its parsers.
     """
-    import datetime as dt
-
     for hit in hits:
         link = hit.link
         date = dt.datetime.fromisoformat(link["local_date"]) if link.get("local_date") else None
-        post = Post(
+        post = Link(
             id=hit.path,
             title=hit.title,
             date=date,

@@ -16,11 +16,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from searchkit.atomic import write_atomic
+from searchkit.atomic import remove_stale_temps, write_atomic
 from searchkit.errors import SearchkitError
 from searchkit.site.paths import post_id, repo_path
 from searchkit.site.posts import fingerprint, parse_post
 from searchkit.site.siteconfig import Site, open_site
+
+STALE_TEMP_AGE = 3600.0  # seconds
 
 
 class ApplyError(SearchkitError):
@@ -95,6 +97,10 @@ def write_change(change: Change, expected_fingerprint: str | None = None) -> Non
     # Through a symlink to its target: replacing the link itself would leave
     # the post it points to unchanged.
     target = change.path.resolve()
+    # Temp files a killed earlier write of this post left behind (write_atomic
+    # names them after the file); an hour old at least, so that a concurrent
+    # run's write in progress is never taken away.
+    remove_stale_temps(target.parent, target.name, min_age=STALE_TEMP_AGE)
     write_atomic(target, change.after, mode=target.stat().st_mode & 0o7777)
 
 
