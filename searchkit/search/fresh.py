@@ -30,7 +30,7 @@ def search_site(
     updated and searched again. Nothing is returned or raised before the
     check is done. ``options`` are those of `Searcher.search`.
     """
-    answer = check_in_background(content_dir, index_dir)  # before Whoosh loads
+    answer = check_in_background(content_dir, index_dir, quick=True)  # before Whoosh
     from searchkit.indexing import store
     from searchkit.schema import SCHEMA_VERSION
 
