@@ -120,7 +120,7 @@ def iter_post_files(root: Path) -> Iterator[Path]:
 
 
 def iter_post_entries(
-    root: Path | str, skipped: dict[str, int] | None = None
+    root: Path | str, skipped: dict[str, int] | None = None, folders: dict[str, int] | None = None
 ) -> Iterator[tuple[str, os.DirEntry]]:
     """`iter_post_files` as (post id, directory entry) pairs, without Path objects.
 
@@ -128,16 +128,21 @@ def iter_post_entries(
     on 10,000 posts this walk with ``DirEntry.stat`` took 0.1 s where
     ``os.walk`` with a Path per file and ``Path.relative_to`` took 1.1 s.
     Pages in formats searchkit cannot read are counted in ``skipped``, by suffix.
+    ``folders`` gets each folder walked ('' for ``root``, else 'a/b/') with its
+    mtime_ns, read before the folder is listed (see `searchkit.indexing.freshness`).
     """
-    yield from _walk(os.fspath(root), "", skipped, top=True)
+    yield from _walk(os.fspath(root), "", skipped, folders, top=True)
 
 
 def scan_posts(
-    root: Path | str, skipped: dict[str, int] | None = None
+    root: Path | str, skipped: dict[str, int] | None = None, folders: dict[str, int] | None = None
 ) -> dict[str, tuple[int, int]]:
-    """Post ids under ``root`` with their (mtime_ns, size), in walk order."""
+    """Post ids under ``root`` with their (mtime_ns, size), in walk order.
+
+    ``skipped`` and ``folders`` are filled as by `iter_post_entries`.
+    """
     found = {}
-    for pid, entry in iter_post_entries(root, skipped):
+    for pid, entry in iter_post_entries(root, skipped, folders):
         try:
             st = entry.stat()
         except OSError:
@@ -153,14 +158,19 @@ def skipped_summary(skipped: dict[str, int]) -> str:
 
 
 def _walk(
-    folder: str, prefix: str, skipped: dict[str, int] | None, top: bool = False
-) -> Iterator[tuple[str, os.DirEntry]]:
+    folder: str, prefix: str, skipped: dict[str, int] | None,
+    folders: dict[str, int] | None = None, top: bool = False,
+) -> Iterator[tuple[str, os.DirEntry]]:  # fmt: skip
     # The same order and rules as os.walk (top-down, symlinked folders listed
     # but not entered, unreadable folders skipped) with sorted names.
     try:
+        if folders is not None:  # before listing: a change after it moves the mtime
+            folders[prefix] = os.stat(folder).st_mtime_ns
         with os.scandir(folder) as it:
             entries = list(it)
-    except OSError:
+    except OSError:  # unreadable now, maybe not later (chmod keeps the mtime): -1, unknown
+        if folders is not None:
+            folders[prefix] = -1
         return
     files: dict[str, os.DirEntry] = {}
     dirs: list[os.DirEntry] = []
@@ -198,7 +208,7 @@ def _walk(
                 continue
         except OSError:
             continue
-        yield from _walk(entry.path, f"{prefix}{entry.name}/", skipped)
+        yield from _walk(entry.path, f"{prefix}{entry.name}/", skipped, folders)
 
 
 def _unreadable(name: str) -> bool:
