@@ -20,9 +20,10 @@ from whoosh.support.charset import accent_map
 
 # Bump when a field, an analyser or a weight changes: an index built with
 # another version is rebuilt automatically (with a one-line notice).
+# 5: true BM25F, constants chosen on four collections (impacts change);
 # 4: slug and local date stored (URLs at query time); 3: text, not markup
 # (shortcodes, Liquid, Markdown, HTML); 2: tuned weights
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Whoosh's default token pattern: words, with inner dots kept (v1.33, k8s.io).
 TOKEN_PATTERN = r"\w+(\.?\w+)*"
@@ -107,6 +108,31 @@ def indexed_texts(texts: dict[str, str]) -> dict[str, str]:
 BM25_B = 0.9
 BM25_K1 = 1.6
 
+# How a word's fields make its score: "bm25f" (true BM25F, one saturation
+# per word over all fields: scoring.TrueBM25F, coord.WordTerm) or
+# "perfield" (Whoosh's BM25F: each field saturated on its own, weighted by
+# TEXT_FIELDS and summed: scoring.WeightedBM25F, with BM25_B and BM25_K1).
+# Chosen on the mean nDCG@10 of four collections (Cranfield, CISI, CACM,
+# MEDLINE; benchmarks/ir_eval.py and ir_grid.py): see BM25F_* below.
+SCORER = "bm25f"
+# True BM25F constants. Field weights multiply the length-normalised
+# frequencies before the one saturation, so only their ratios and their
+# scale against K1 matter. Chosen on the MEAN nDCG@10 over CACM, CISI,
+# Cranfield and MEDLINE (title -> title, text -> summary), 2026-12-01,
+# benchmarks/ir_grid.py (an exact emulation, checked against the real path)
+# then benchmarks/ir_eval.py: the grid title 1/1.5/2/3/4 x B 0.5/0.6/0.75/
+# 0.9/1.0 x K1 0.9..3.0 x COORD 0/0.25/0.5 x QUERY_TF x tier, Robertson vs
+# Whoosh idf, per-field vs true BM25F. The top is flat (mean 0.4955-0.4967
+# for title 3-4, B 0.75-0.9, K1 2-3, COORD 0-0.5, QUERY_TF on); per-field
+# Whoosh BM25F peaked at 0.487, Whoosh's idf cost ~0.01, QUERY_TF off ~0.02.
+# Means: shipped before (per-field, title 2 / summary 1.5, B 0.9, K1 1.6,
+# COORD 0.5, no QUERY_TF) 0.4491; this 0.4979; reference BM25 0.4908.
+# tldr and body keep their places around the summary (no test collection
+# has them): tldr between summary and title, body at a third of summary.
+BM25F_WEIGHTS: dict[str, float] = {"title": 3.0, "tldr": 2.0, "summary": 1.0, "body": 0.33}
+BM25F_B = 0.75
+BM25F_K1 = 3.0
+
 # Every field's score contribution is rounded to a multiple of 1/SCORE_SCALE.
 # Sums of such numbers are exact in binary floating point in any order, so
 # the JavaScript client, which adds the same exported integers, ranks exactly
@@ -120,10 +146,27 @@ SCORE_SCALE = 1024
 # with the tier, COORD 0 0.381 (0.744). Whoosh's OrGroup.factory(0.9), the
 # placeholder before, scored like no coordination (0.361 vs 0.361, at the
 # untuned constants).
-COORD = 0.5
-# A word typed twice counting twice (as Lucene does) raised R@100 a little
-# (0.748 -> 0.749) but lowered nDCG@10 (0.384 -> 0.379): off.
-QUERY_TF = False
+# True BM25F, mean of four collections: COORD 0 0.4955, 0.25 0.4967,
+# 0.5 0.4960 (at title 3, B 0.75, K1 3): 0.25.
+COORD = 0.25
+# A word typed twice counting twice (as Lucene does). On Cranfield alone, at
+# the per-field scorer, it cost nDCG@10 (0.384 -> 0.379); on the mean of four
+# collections with true BM25F it is worth ~+0.02 (CISI 0.30 -> 0.42 with the
+# rest: CISI queries are paragraphs that repeat their subject): on.
+QUERY_TF = True
+# Long queries (LONG_QUERY_WORDS clauses or more, e.g. a pasted paragraph):
+# each plain word's clause score is multiplied by sqrt(idf / mean idf of the
+# query's words that some post holds), idf quantised like an impact, each
+# product quantised (coord.WordsOr). Rare words then count more than common
+# ones a second time, as in a weighted query. Mean nDCG@10 of four
+# collections +0.003 (CACM +0.003, CISI +0.005, Cranfield +0.001, MEDLINE
+# +0.004); exponent 1.0 lost 0.005; minimum-should-match 20 % of the words
+# lost 0.04, dropping words in more than 20 % of posts lost 0.007; RM3 (10
+# posts, 20 words, 0.7 original) won 0.005 on the mean but lost 0.008 on CACM
+# and took 3-5x the query time. Off until the JavaScript client mirrors it
+# (it needs each word's idf in the export: docs/export-format.md).
+LONG_QUERY_WORDS = 10
+LONG_QUERY_IDF = False
 # Posts matching every word typed rank above all others (then by score), so
 # "most of the words" never outranks "all of them". Cranfield (3-28 words a
 # query, rarely all matched): nDCG@10 0.3841 -> 0.3840, R@100 unchanged.

@@ -96,11 +96,14 @@ def combination_rule(whoosh_schema) -> dict:
     """
     from searchkit.search import query
     from searchkit.search.coord import WordsOr
+    from searchkit.search.wordterm import WordTerm
 
     def scoring(text: str):
         return query.parse_query(text, whoosh_schema).scoring
 
     def is_word(q) -> bool:
+        if isinstance(q, WordTerm):  # true BM25F: one impact per (word, post)
+            return tuple(q.fields) == tuple(S.TEXT_FIELD_NAMES) and q.boost == 1.0
         return isinstance(q, Q.Or) and all(
             isinstance(t, Q.Term) and t.fieldname in S.TEXT_FIELD_NAMES and t.boost == 1.0
             for t in q.subqueries
@@ -149,6 +152,11 @@ def iter_terms(
         for name in fields
     }  # fmt: skip
     scale = S.SCORE_SCALE
+    word_stats = None
+    if getattr(weighting, "true_bm25f", False):
+        from searchkit.search.scoring import WordStats
+
+        word_stats = WordStats.of(searcher, weighting)
     lead = fields.index(max(fields, key=S.FIELD_WEIGHTS.__getitem__))
     for term in sorted(set().union(*field_terms.values())):
         impacts: dict[int, int] = {}
@@ -172,6 +180,16 @@ def iter_terms(
                 positions.setdefault(eid, []).append((fi, poss))
         if not impacts:
             continue  # only in drafts
+        if word_stats is not None:
+            # True BM25F: one saturated number per (word, post), the very
+            # function `wordterm.WordTerm` scores with in `searchkit query`.
+            for docnum, score in word_stats.impacts(searcher, term).items():
+                eid = doc_ids.get(docnum)
+                if eid is not None:
+                    k = round(score * scale)
+                    if k != score * scale:
+                        raise ExportError(f"score {score} of {term!r} is not quantised")
+                    impacts[eid] = k
         ids = sorted(impacts)
         post = pack(
             n for pair in zip(deltas(ids), (impacts[i] for i in ids), strict=True) for n in pair

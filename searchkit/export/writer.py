@@ -37,7 +37,7 @@ from searchkit.atomic import write_atomic
 from searchkit.config import Config
 from searchkit.errors import ExportError
 from searchkit.indexing import store
-from searchkit.search.scoring import WeightedBM25F
+from searchkit.search.scoring import default_weighting
 from searchkit.site.posts import load_posts
 from searchkit.site.urls import site_post_url
 
@@ -141,7 +141,7 @@ def export_site(
     gen = store.require_generation(cfg.index)
     ix = whoosh_index.open_dir(str(gen))
     try:
-        with ix.searcher(weighting=WeightedBM25F()) as searcher:
+        with ix.searcher(weighting=default_weighting()) as searcher:
             meta, data = _build(cfg, searcher, tell)
     finally:
         ix.close()
@@ -183,8 +183,14 @@ def _build(cfg: Config, searcher, tell: Progress) -> tuple[dict, dict[str, objec
         "ranking": {
             "scoreScale": S.SCORE_SCALE,
             "fields": list(S.TEXT_FIELD_NAMES),
-            "weights": S.FIELD_WEIGHTS,  # already inside the impacts; for reference
-            "bm25": {"B": S.BM25_B, "K1": S.BM25_K1},  # inside the impacts too
+            # All informational: already inside the impacts.
+            "scorer": S.SCORER,  # "bm25f": one saturation per (word, post)
+            "weights": S.BM25F_WEIGHTS if S.SCORER == "bm25f" else S.FIELD_WEIGHTS,
+            "bm25": (
+                {"B": S.BM25F_B, "K1": S.BM25F_K1, "idf": "robertson"}
+                if S.SCORER == "bm25f"
+                else {"B": S.BM25_B, "K1": S.BM25_K1}
+            ),
             "combine": rule,
             "ties": "id",  # ids follow post paths in code point order
         },
