@@ -6,12 +6,11 @@ import json
 import math
 
 import pytest
+from conftest import run_process
 
 from searchkit import schema as S
 from searchkit.search.fresh import search_site
 from searchkit.search.scoring import bm25f_impact, quantize, robertson_idf
-
-from conftest import run_process
 
 
 def _post(folder, name: str, title: str, body: str) -> None:
