@@ -346,16 +346,17 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the console script on N queries a collection",
     )
     ap.add_argument(
-        "--long-idf",
+        "--no-long-idf",
         action="store_true",
-        help="turn on schema.LONG_QUERY_IDF (not mirrored by the web client yet)",
+        help="turn off schema.LONG_QUERY_IDF for this run (no --cli-check then)",
     )
     args = ap.parse_args(argv)
-    if args.long_idf:
+    if args.no_long_idf:
         from searchkit import schema
 
-        schema.LONG_QUERY_IDF = True
-        print("(schema.LONG_QUERY_IDF on for this run)")
+        schema.LONG_QUERY_IDF = False
+        args.cli_check = 0  # the console script would run with the shipped rule
+        print("(schema.LONG_QUERY_IDF off for this run)")
     colls = collection_dirs(args.paths)
     if not colls:
         print("skipped: no collection found", file=sys.stderr)

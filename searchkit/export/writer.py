@@ -169,7 +169,8 @@ def _build(cfg: Config, searcher, tell: Progress) -> tuple[dict, dict[str, objec
     rule = combination_rule(searcher.schema)
     n_terms = len(set().union(*(reader.field_terms(f) for f in S.TEXT_FIELD_NAMES))) or 1
     entries = []
-    for entry in iter_terms(searcher, doc_ids, ROWS_PER_TERM, TITLE_ROWS_PER_TERM):
+    long_idf = bool(rule.get("longIdf"))
+    for entry in iter_terms(searcher, doc_ids, ROWS_PER_TERM, TITLE_ROWS_PER_TERM, long_idf):
         entries.append(entry)
         if len(entries) % 1000 == 0:
             tell(_READ + _TERMS * len(entries) // n_terms, 100)
@@ -217,6 +218,8 @@ def _doc(i: int, post, cfg: Config) -> ExportDoc:
 def _shard(entries: list[TermEntry], rows: list[list] | None = None) -> tuple[dict, dict]:
     """A term shard (with the display rows of its terms' best posts) and its positions."""
     terms: dict[str, object] = {"t": [e.term for e in entries], "p": [e.postings for e in entries]}
+    if entries and entries[0].idf is not None:  # the long-query rule: quantised idfs
+        terms["q"] = pack(e.idf or 0 for e in entries)
     if rows is not None:
         ids = sorted({i for e in entries for i in e.top})
         terms["i"] = pack(deltas(ids))

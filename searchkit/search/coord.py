@@ -201,9 +201,11 @@ class WordsOr(Q.Or):
 
     def _long_query_weights(self, subs, searcher) -> dict[int, float]:
         """Clause number -> sqrt(idf / mean idf) for the plain words of a long
-        query (schema.LONG_QUERY_IDF), else {}. Only `WordTerm` clauses
-        that some post holds take part (one matcher each, so the weight
-        multiplies exactly one number per post, as the client can)."""
+        query (schema.LONG_QUERY_IDF), else {}. Only `WordTerm` clauses over
+        every text field that a published post holds take part: one matcher
+        each, so the weight multiplies exactly one number per post, and the
+        words the export holds, so the JavaScript client finds the same ones
+        (`Index._score` in searchkit.js)."""
         from searchkit import schema
 
         if not schema.LONG_QUERY_IDF or len(subs) < schema.LONG_QUERY_WORDS:
@@ -216,11 +218,16 @@ class WordsOr(Q.Or):
         stats = WordStats.of(searcher, weighting)
         idfs = {}
         for i, q in enumerate(subs):
-            if type(q) is WordTerm and q.boost == 1.0 and stats.df(q.text) > 0:
+            if (
+                type(q) is WordTerm
+                and q.boost == 1.0
+                and set(q.fields) == set(stats.fields)
+                and stats.published(q.text)
+            ):
                 idfs[i] = quantize(stats.idf(q.text))
-        if not idfs:
+        mean = sum(idfs.values()) / len(idfs) if idfs else 0.0  # in clause order
+        if mean == 0.0:  # no such word, or only words in every post
             return {}
-        mean = sum(idfs.values()) / len(idfs)  # in clause order
         return {i: math.sqrt(idf / mean) for i, idf in idfs.items()}
 
     def matcher(self, searcher, context=None):

@@ -107,8 +107,9 @@ class WordStats:
         self.B, self.K1 = B, K1
         self.n = top.doc_count() or 1
         self.avglen = {f: (top.avg_field_length(f) or 1.0) for f in self.fields}
-        self._reader = reader
-        self._df: dict[str, int] = {}
+        self._reader, self._top = reader, top
+        self._df: dict[str, tuple[int, bool]] = {}
+        self._drafts: set[int] | None = None
 
     @classmethod
     def of(cls, searcher, weighting) -> WordStats:
@@ -123,16 +124,26 @@ class WordStats:
 
     def df(self, text: str) -> int:
         """Live posts holding ``text`` in any text field."""
-        n = self._df.get(text)
-        if n is None:
+        return self._count(text)[0]
+
+    def published(self, text: str) -> bool:
+        """Whether a live post that is not a draft holds ``text`` (the words
+        the export writes, so the rules a client mirrors can test this)."""
+        return self._count(text)[1]
+
+    def _count(self, text: str) -> tuple[int, bool]:
+        found = self._df.get(text)
+        if found is None:
             reader, docs = self._reader, set()
             for f in self.fields:
                 if (f, text) in reader:
                     docs.update(reader.postings(f, text).all_ids())
             if reader.has_deletions():
                 docs = {d for d in docs if not reader.is_deleted(d)}
-            n = self._df[text] = len(docs)
-        return n
+            if self._drafts is None:
+                self._drafts = _drafts(self._top)
+            found = self._df[text] = (len(docs), bool(docs - self._drafts))
+        return found
 
     def idf(self, text: str) -> float:
         return robertson_idf(self.df(text), self.n)
@@ -157,6 +168,15 @@ class WordStats:
                 m.next()
         idf = self.idf(text)
         return {d: bm25f_impact(idf, p, self.K1) for d, p in parts.items()}
+
+
+def _drafts(searcher) -> set[int]:
+    """Docnums of the draft posts (the `draft` field, schema.py)."""
+    if "draft" not in searcher.schema:
+        return set()
+    from whoosh import query as Q
+
+    return set(searcher.docs_for_query(Q.Term("draft", True)))
 
 
 class TrueBM25F(WeightedBM25F):
