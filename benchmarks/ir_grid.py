@@ -322,7 +322,7 @@ def main() -> int:
     ap.add_argument("--part", default="grid")
     args = ap.parse_args()
     colls = collections(args.root)
-    parts = {"grid": grid, "analysis": analysis, "long": long_queries}
+    parts = {"grid": grid, "analysis": analysis, "long": long_queries, "loo": leave_one_out}
     parts[args.part](colls)
     return 0
 
@@ -365,9 +365,6 @@ def grid(colls) -> None:
         res = evaluate_all(colls, mats, d)
         rows.append((d, res))
     print(f"{len(rows)} settings in {time.time() - t0:.0f}s")
-    import pickle
-
-    Path("/tmp/ir_grid_rows.pkl").write_bytes(pickle.dumps(rows))
     rows.sort(key=lambda r: -np.mean([v["nDCG@10"] for v in r[1].values()]))
     for d, res in rows[:25]:
         show(_label(d), res)
@@ -410,6 +407,44 @@ def long_queries(colls, base: Design | None = None) -> None:
         res = evaluate_all(colls, mats, d)
         extra = f"msm{d.msm} prune{d.prune_df} qidf{d.qidf} rm3{d.rm3}"
         show(f"{extra} ({time.perf_counter() - t0:.1f}s)", res)
+
+
+def leave_one_out(colls) -> None:
+    """Leave-one-collection-out: for each collection, the setting best on the
+    mean of the OTHERS, scored on the one left out, beside the shipped choice
+    (CHOSEN) and the best setting for that collection alone (its ceiling)."""
+    from dataclasses import replace
+
+    mats = {c.name: build(c, make_analyzer(*ANALYSIS)) for c in colls}
+    space = [("perfield", "whoosh"), ("bm25f", "robertson")]
+    space = itertools.product(
+        space, (1.0, 2.0, 3.0, 4.0), (0.5, 0.75, 0.9), (1.2, 2.0, 3.0), (0.0, 0.25, 0.5),
+        (False, True), (0.0, 0.5),
+    )  # fmt: skip
+    rows = []
+    t0 = time.time()
+    for (scorer, idf), title, B, K1, coord, qtf, qidf in space:
+        d = Design(scorer, title, 1.0, B, K1, idf, coord, qtf, True, qidf=qidf)
+        res = evaluate_all(colls, mats, d)
+        rows.append((d, {n: r["nDCG@10"] for n, r in res.items()}))
+    print(f"{len(rows)} settings in {time.time() - t0:.0f}s (nDCG@10)")
+    names = [c.name for c in colls]
+    chosen = evaluate_all(colls, mats, replace(CHOSEN, qidf=0.5))
+    chosen = {n: r["nDCG@10"] for n, r in chosen.items()}
+    print(f"{'left out':<12}{'tuned on the others':<58}{'LOO':>8}{'shipped':>9}{'ceiling':>9}")
+    loo = []
+    for out in names:
+        rest = [n for n in names if n != out]
+        best = max(rows, key=lambda r: sum(r[1][n] for n in rest))
+        top = max(r[1][out] for r in rows)
+        loo.append(best[1][out])
+        label = _label(best[0]) + f" qidf{best[0].qidf}"
+        print(f"{out:<12}{label:<58}{best[1][out]:>8.4f}{chosen[out]:>9.4f}{top:>9.4f}")
+    mean_chosen = sum(chosen.values()) / len(chosen)
+    print(f"{'mean':<70}{sum(loo) / len(loo):>8.4f}{mean_chosen:>9.4f}")
+    best = max(rows, key=lambda r: sum(r[1].values()))
+    print(f"best on all four: {_label(best[0])} qidf{best[0].qidf} mean", end=" ")
+    print(f"{sum(best[1].values()) / len(names):.4f}")
 
 
 CHOSEN = Design("bm25f", 3.0, 1.0, 0.75, 3.0, "robertson", 0.25, True, True)

@@ -53,7 +53,7 @@ from .packing import deltas, pack
 
 Progress = Callable[[int, int], None]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 META = "searchkit.json"
 CLIENT = "searchkit.js"
 UI_FILES = ("searchkit-ui.js", "searchkit-ui.css")

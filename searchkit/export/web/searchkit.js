@@ -10,7 +10,7 @@
 // One file on purpose: a second module would cost the first query another
 // round trip (imports are only discovered once the importer is parsed).
 
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 // ---------------------------------------------------------------- packing
 
