@@ -60,6 +60,7 @@ def test_small_site_is_one_file_with_metadata_from_the_schema(small):
         "coord": S.COORD,
         "qtf": S.QUERY_TF,
         "allFirst": S.ALL_WORDS_FIRST,
+        **({"longIdf": S.LONG_QUERY_WORDS} if S.LONG_QUERY_IDF else {}),
     }
     assert meta["analysis"]["stop"] == sorted(S.STOPWORDS)
     assert meta["analysis"]["minsize"] == S.STOP_MINSIZE
