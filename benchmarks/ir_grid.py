@@ -167,6 +167,9 @@ class Design:
     prune_df: float = 0.0  # long queries: drop words in more than this share of posts
     qidf: float = 0.0  # long queries: each word's weight times (idf / mean idf) ** qidf
     rm3: tuple = ()  # (fb docs, fb terms, original weight) or ()
+    b_title: float | None = None  # true BM25F: the title's own B (None: B)
+    avg: str = "all"  # mean field length over "all" posts, or over posts "with" the field
+    norm: str = "field"  # "field": each field by its length; "joint": by the weighted sum
 
 
 def _idf(df, n, kind):
@@ -193,9 +196,17 @@ def impacts(m: Matrices, d: Design) -> sparse.csc_matrix:
         return total
     # True BM25F: one saturation per word.
     pseudo = None
+    joint = sum(w[f] * m.lengths[f] for f in range(len(m.tf)))
     for f, tf in enumerate(m.tf):
         coo = tf.tocoo()
-        norm = 1 - d.B + d.B * m.lengths[f][coo.row] / m.avg[f]
+        B = d.b_title if f == 0 and d.b_title is not None else d.B
+        avg = m.avg[f]
+        if d.avg == "with":
+            avg = avg * n / max(1, np.count_nonzero(m.lengths[f]))
+        if d.norm == "joint":
+            norm = 1 - B + B * joint[coo.row] / joint.mean()
+        else:
+            norm = 1 - B + B * m.lengths[f][coo.row] / avg
         part = sparse.csc_matrix((w[f] * coo.data / norm, (coo.row, coo.col)), shape=tf.shape)
         pseudo = part if pseudo is None else pseudo + part
     pseudo = pseudo.tocsc()
@@ -319,10 +330,16 @@ def collections(root: Path) -> list[ir_eval.Collection]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("root", type=Path)
-    ap.add_argument("--part", default="grid")
+    ap.add_argument("--part", default="grid", help="grid, analysis, long, loo or title")
     args = ap.parse_args()
     colls = collections(args.root)
-    parts = {"grid": grid, "analysis": analysis, "long": long_queries, "loo": leave_one_out}
+    parts = {
+        "grid": grid,
+        "analysis": analysis,
+        "long": long_queries,
+        "loo": leave_one_out,
+        "title": title_only,
+    }
     parts[args.part](colls)
     return 0
 
@@ -445,6 +462,29 @@ def leave_one_out(colls) -> None:
     best = max(rows, key=lambda r: sum(r[1].values()))
     print(f"best on all four: {_label(best[0])} qidf{best[0].qidf} mean", end=" ")
     print(f"{sum(best[1].values()) / len(names):.4f}")
+
+
+def title_only(colls) -> None:
+    """Length normalisation choices (all per (word, post): the client keeps
+    exact parity): the title's own B, mean lengths over the posts having the
+    field, one joint length over the weighted fields."""
+    from dataclasses import replace
+
+    mats = {c.name: build(c, make_analyzer(*ANALYSIS)) for c in colls}
+    for c in colls:
+        share = np.mean(mats[c.name].lengths[1] == 0)
+        print(f"{c.name}: {share:.1%} of posts are a title only")
+    base = replace(CHOSEN, qidf=0.5)
+    show("shipped " + _label(base), evaluate_all(colls, mats, base))
+    trials = [replace(base, b_title=b) for b in (0.0, 0.25, 0.5, 0.9, 1.0)]
+    trials += [replace(base, avg="with", title=t) for t in (2.0, 3.0)]
+    trials += [replace(base, avg="with", b_title=b) for b in (0.25, 0.5)]
+    trials += [
+        replace(base, norm="joint", B=b, title=t) for b in (0.5, 0.75) for t in (1.5, 2.0, 3.0)
+    ]
+    for d in trials:
+        show(f"b_title {d.b_title} avg {d.avg} norm {d.norm} B{d.B} t{d.title}",
+             evaluate_all(colls, mats, d))  # fmt: skip
 
 
 CHOSEN = Design("bm25f", 3.0, 1.0, 0.75, 3.0, "robertson", 0.25, True, True)

@@ -49,6 +49,16 @@ def start_workers(writer, procs: int) -> None:
         start()
 
 
+def _length_column(reader, fieldname: str) -> bytes | None:
+    """The segment's length column of ``fieldname``: one byte a post (0: no text)."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+
+    col = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+    if col is None or col._fixedlen != 1:
+        return None
+    return col._dbfile.get(col._basepos, col._count)
+
+
 def field_length_reader(searcher, fieldname: str) -> Callable[[int], int | None] | None:
     """docnum -> length of ``fieldname`` in the searcher's segment, from one read.
 
@@ -63,14 +73,12 @@ def field_length_reader(searcher, fieldname: str) -> Callable[[int], int | None]
         reader = searcher.reader()
         cache = reader.__dict__.setdefault("_searchkit_lengths", {})
         if fieldname not in cache:
-            from whoosh.codec.whoosh3 import LENGTHS_COLUMN
             from whoosh.util.numeric import byte_to_length
 
-            col = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-            if col is None or col._fixedlen != 1:
+            raw = _length_column(reader, fieldname)
+            if raw is None:
                 cache[fieldname] = None
             else:
-                raw = col._dbfile.get(col._basepos, col._count)
                 table = [byte_to_length(b) for b in range(256)]
                 count = len(raw)
                 # A post past the column's end (or with byte 0) has no text in
@@ -79,6 +87,29 @@ def field_length_reader(searcher, fieldname: str) -> Callable[[int], int | None]
         return cache[fieldname]
     except Exception:
         return None
+
+
+def posts_with_field(searcher, fieldname: str) -> int:
+    """Posts (deleted ones included, as in Whoosh's field-length totals) with
+    any text in ``fieldname``, over every segment of ``searcher``.
+
+    Counts the non-zero bytes of each segment's length column; on any
+    surprise, asks Whoosh post by post (``doc_field_length``, slow).
+    """
+    total = 0
+    for leaf, _ in searcher.leaf_searchers():
+        reader = leaf.reader()
+        try:
+            raw = _length_column(reader, fieldname)
+        except Exception:
+            raw = None
+        if raw is not None:
+            total += len(raw) - raw.count(0)
+        else:
+            total += sum(
+                1 for d in range(reader.doc_count_all()) if reader.doc_field_length(d, fieldname)
+            )
+    return total
 
 
 class TopCollector(collectors.TopCollector):

@@ -25,10 +25,12 @@ def test_a_word_scores_one_saturation_over_its_fields_by_hand(tmp_path):
     _post(content, "b", "dog cat", "zebra zebra wolf")
     _post(content, "c", "lion", "dog")
     _post(content, "d", "zebra", "zebra")
+    _post(content, "e", "cat", "")  # a title only: not in the body's mean length
     w, b, k1 = S.BM25F_WEIGHTS, S.BM25F_B, S.BM25F_K1
-    n, df = 4, 3  # posts; posts holding "zebra" in any field
+    assert S.BM25F_AVG_OVER_FIELD
+    n, df = 5, 3  # posts; posts holding "zebra" in any field
     idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-    avg_title, avg_body = (2 + 2 + 1 + 1) / 4, (3 + 3 + 1 + 1) / 4
+    avg_title, avg_body = (2 + 2 + 1 + 1 + 1) / 5, (3 + 3 + 1 + 1) / 4
 
     def norm(tf, length, avg):
         return tf / (1 - b + b * length / avg)

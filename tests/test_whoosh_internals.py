@@ -42,6 +42,20 @@ def test_field_length_reader_reads_what_whoosh_reads(index):
                     assert lengths(d) == leaf.doc_field_length(d, name)
 
 
+def test_posts_with_field_counts_what_whoosh_reads(index):
+    with open_searcher(index) as s:
+        top = s._searcher
+        for name in TEXT_FIELD_NAMES:
+            want = sum(
+                1
+                for leaf, _ in top.leaf_searchers()
+                for d in range(leaf.reader().doc_count_all())
+                if leaf.doc_field_length(d, name)
+            )
+            assert wi.posts_with_field(top, name) == want
+        assert 0 < wi.posts_with_field(top, "tldr") < top.doc_count_all()  # not every post
+
+
 def test_merge_matched_tokens_is_whoosh_highlighters():
     assert hasattr(Highlighter, "_merge_matched_tokens")
     text = "flux and flux cd"

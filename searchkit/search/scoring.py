@@ -106,7 +106,7 @@ class WordStats:
         self.weights = weights
         self.B, self.K1 = B, K1
         self.n = top.doc_count() or 1
-        self.avglen = {f: (top.avg_field_length(f) or 1.0) for f in self.fields}
+        self.avglen = {f: _avglen(top, f) for f in self.fields}
         self._reader, self._top = reader, top
         self._df: dict[str, tuple[int, bool]] = {}
         self._drafts: set[int] | None = None
@@ -168,6 +168,17 @@ class WordStats:
                 m.next()
         idf = self.idf(text)
         return {d: bm25f_impact(idf, p, self.K1) for d, p in parts.items()}
+
+
+def _avglen(top, fieldname: str) -> float:
+    """Mean length of ``fieldname``: over the posts that have it (Lucene's
+    avgdl; schema.BM25F_AVG_OVER_FIELD), else over all posts (Whoosh's)."""
+    from searchkit.schema import BM25F_AVG_OVER_FIELD
+    from searchkit.whoosh_internals import posts_with_field
+
+    total = top.field_length(fieldname)
+    posts = posts_with_field(top, fieldname) if BM25F_AVG_OVER_FIELD else top.doc_count_all()
+    return total / posts if total and posts else 1.0
 
 
 def _drafts(searcher) -> set[int]:
