@@ -1,37 +1,50 @@
-"""Ranking quality of `searchkit query` on a test collection, beside plain Whoosh.
+"""Ranking quality of `searchkit query` on test collections, beside two baselines.
 
 Usage::
 
-    python benchmarks/ir_eval.py ../shared/ir/cranfield
-    python benchmarks/ir_eval.py ../shared/ir/cacm          # any BEIR folder
-    python benchmarks/ir_tune.py ../shared/ir/cranfield --part grid --k1 1.2,1.6
+    PYTHONPATH=. python benchmarks/ir_eval.py /work/shared/ir          # every collection in it
+    PYTHONPATH=. python benchmarks/ir_eval.py /work/shared/ir/cranfield /work/shared/ir/cisi
+    PYTHONPATH=. python benchmarks/ir_eval.py /work/shared/ir --cli-check 20
 
-Each document becomes a post (title -> title, text -> summary) in a temporary
-content folder, indexed by `searchkit.indexing.build.update_index`; every query runs
-through `Searcher.search(..., syntax=False)` (the library's plain-words mode,
-so ``?``, ``(`` or ``:`` in a query are just punctuation). Prints nDCG@10,
-MRR@10 and Recall@100 with trec_eval conventions: graded gains, linear gain,
-log2 discount, ideal ranking from all judged documents, means over the
-queries that have at least one relevant document.
+A path is a collection (Cranfield files or a BEIR folder: corpus.jsonl,
+queries.jsonl, qrels/test.tsv) or a folder of collections; a missing path is
+skipped with a message. Each document becomes a post (title -> title, text ->
+summary) in a temporary content folder, indexed by
+`searchkit.indexing.build.update_index`.
 
-The baseline in the same run is Whoosh untuned: `TEXT()` fields (its default
-StandardAnalyzer: lower-case, stop words, no stemming), default BM25F, the
-default `MultifieldParser` over title and text; shown with its default AND
-grouping and with OR grouping.
+Queries go through the code path of ``searchkit query --json -n 100 WORDS``:
+the query text as a person would type it (`query.plain_words`: words only,
+punctuation gone, lower case), then `Searcher.search(text, limit=100)` with
+the CLI's defaults (query syntax on, fuzzy fallback on). The library's
+``syntax=False`` mode differs from the CLI for a raw query text, not for
+these plain words. ``--cli-check N`` runs the console script itself
+(``python -m searchkit query``, one process a query) on the first N queries
+of each collection and stops if any ranking differs from the library's.
 
-Cranfield (1400 docs, 225 queries), 2026-11-26, shipped constants:
+Systems, all in the same run:
 
-    system                                  nDCG@10  MRR@10   R@100
-    whoosh default (AND group)               0.0063  0.0104  0.0049
-    whoosh default (OR group)                0.3594  0.5276  0.6990
-    searchkit query                          0.3840  0.5613  0.7481
-    (reference, Lucene BM25 k1 1.2 b 0.75,
-     English stop words, Snowball; not run
-     here)                                   0.358   0.533   0.735
+- whoosh default (OR group): untuned Whoosh, `TEXT()` fields (lower-case,
+  stop words, no stemming), default BM25F, `MultifieldParser` over title and
+  text with OR grouping (its default AND grouping finds nearly nothing for
+  sentence-long queries and is no longer shown).
+- reference BM25: `bm25s` (method "lucene", k1 1.2, b 0.75) over title and
+  text as one field, Lucene's English stop words, PyStemmer's Snowball
+  English; the setup of each collection's SOURCE.md anchor. Needs the
+  ``bench`` extra (bm25s, PyStemmer); skipped with a message without it.
+- searchkit query: as shipped.
 
-Before tuning (title 4, B 0.75, K1 1.2, Whoosh's OrGroup.factory(0.9)) searchkit
-scored 0.3608 / 0.5326 / 0.7232. The values tried and their figures are in
-`searchkit/schema.py` next to each constant; `ir_tune.py` reruns the grids.
+nDCG@10, 2026-12-01 (this run's reference BM25 equals each SOURCE.md anchor):
+
+    system                      CACM    CISI    Cran    MED     mean
+    whoosh default (OR group)   0.3733  0.3058  0.3594  0.6924  0.4327
+    reference BM25 (bm25s)      0.4995  0.3957  0.3695  0.6986  0.4908
+    searchkit, per-field BM25F  0.3969  0.3017  0.3840  0.7129  0.4489  (before)
+    searchkit, true BM25F       0.4847  0.4217  0.3844  0.7009  0.4979
+      + --long-idf              0.4879  0.4268  0.3851  0.7044  0.5010
+
+Metrics follow trec_eval: graded gains, linear gain, log2 discount, ideal
+ranking from all judged documents, means over the judged queries. The mean
+row is the unweighted mean over the collections (each counts the same).
 """
 
 from __future__ import annotations
@@ -97,6 +110,7 @@ def _dot_records(text: str) -> list[dict[str, str]]:
 
 
 def read_beir(folder: Path, split: str = "test") -> Collection:
+    """A BEIR folder: corpus.jsonl, queries.jsonl, qrels/{split}.tsv (judged queries only)."""
     docs = {}
     with open(folder / "corpus.jsonl", encoding="utf-8") as fh:
         for line in fh:
@@ -120,6 +134,7 @@ def read_beir(folder: Path, split: str = "test") -> Collection:
 
 
 def read_collection(folder: Path) -> Collection:
+    """The collection in ``folder``, whatever its layout."""
     if (folder / "cran.all.1400").exists():
         return read_cranfield(folder)
     if (folder / "corpus.jsonl").exists():
@@ -150,6 +165,9 @@ def evaluate(run: dict[str, list[str]], qrels: Qrels) -> dict[str, float]:
 
 # ---------------------------------------------------------------- systems
 
+METRICS = ("nDCG@10", "MRR@10", "R@100")
+DEPTH = 100
+
 
 def write_posts(coll: Collection, content: Path) -> dict[str, str]:
     """One post per document; returns post id -> doc id."""
@@ -163,43 +181,101 @@ def write_posts(coll: Collection, content: Path) -> dict[str, str]:
     return ids
 
 
-def searchkit_run(searcher, coll: Collection, ids: dict[str, str]) -> dict[str, list[str]]:
-    run = {}
-    for qid, text in coll.queries.items():
-        result = searcher.search(text, limit=100, syntax=False, snippets=False)
-        run[qid] = [ids[h.path] for h in result.hits]
-    return run
-
-
-def whoosh_baseline(coll: Collection, tmp: Path) -> dict[str, dict[str, list[str]]]:
-    """Untuned Whoosh: TEXT() fields, BM25F(), MultifieldParser, AND and OR groups."""
-    from whoosh import fields, index, qparser
-
+def typed(text: str) -> str:
+    """A query as a person would type it into `searchkit query`: its words."""
     from searchkit.search.query import plain_words
+
+    return plain_words(text)
+
+
+def cli_search(searcher, text: str):
+    """`searchkit query --json -n 100 WORDS`, minus the process: the same call
+    `search.search_fresh` makes, with the CLI's default options."""
+    return searcher.search(typed(text), limit=DEPTH, syntax=True, fuzzy_fallback=True)
+
+
+def searchkit_run(searcher, coll: Collection, ids: dict[str, str]) -> dict[str, list[str]]:
+    """Every query of ``coll`` through the CLI's code path."""
+    return {
+        qid: [ids[h.path] for h in cli_search(searcher, text).hits]
+        for qid, text in coll.queries.items()
+    }
+
+
+def cli_check(coll: Collection, content: Path, index_dir: Path, ids, run, count: int) -> None:
+    """Run the console script on ``count`` queries; exit if a ranking differs."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    for qid in list(coll.queries)[:count]:
+        cmd = [sys.executable, "-m", "searchkit", "query", "--json", "-n", str(DEPTH)]
+        cmd += ["--content", str(content), "--index", str(index_dir), "--"]
+        cmd += typed(coll.queries[qid]).split()
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        hits = json.loads(out.stdout)["hits"] if out.stdout else []
+        got = [ids[h["path"]] for h in hits]
+        if got != run[qid]:
+            raise SystemExit(f"{coll.name} query {qid}: the CLI ranks differently")
+    print(f"  (console script checked on {count} queries: same rankings)", file=sys.stderr)
+
+
+def whoosh_baseline(coll: Collection, tmp: Path) -> dict[str, list[str]]:
+    """Untuned Whoosh: TEXT() fields, BM25F(), MultifieldParser, OR group."""
+    from whoosh import fields, index, qparser
 
     schema = fields.Schema(id=fields.ID(stored=True), title=fields.TEXT(), text=fields.TEXT())
     ix = index.create_in(str(tmp), schema)
     with ix.writer(limitmb=256) as w:
         for doc_id, (title, text) in coll.docs.items():
             w.add_document(id=doc_id, title=title, text=text)
-    runs = {}
+    run = {}
     with ix.searcher() as s:
-        for label, group in (("AND group", qparser.AndGroup), ("OR group", qparser.OrGroup)):
-            parser = qparser.MultifieldParser(["title", "text"], schema, group=group)
-            run = {}
-            for qid, text in coll.queries.items():
-                hits = s.search(parser.parse(plain_words(text)), limit=100)
-                run[qid] = [h["id"] for h in hits]
-            runs[f"whoosh default ({label})"] = run
+        parser = qparser.MultifieldParser(["title", "text"], schema, group=qparser.OrGroup)
+        for qid, text in coll.queries.items():
+            hits = s.search(parser.parse(typed(text)), limit=DEPTH)
+            run[qid] = [h["id"] for h in hits]
     ix.close()
-    return runs
+    return run
+
+
+def reference_bm25(coll: Collection) -> dict[str, list[str]] | None:
+    """Lucene-style BM25 (bm25s): k1 1.2, b 0.75, title + text as one field,
+    Lucene's English stop words, Snowball English. None without bm25s."""
+    try:
+        import bm25s
+        import Stemmer
+    except ImportError:
+        print("  (reference BM25 skipped: pip install bm25s PyStemmer)", file=sys.stderr)
+        return None
+    stemmer = Stemmer.Stemmer("english")
+    keys = list(coll.docs)
+    corpus = [f"{title} {text}" for title, text in coll.docs.values()]
+
+    def tokens(texts):
+        return bm25s.tokenize(
+            texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
+        )
+
+    model = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+    model.index(tokens(corpus), show_progress=False)
+    vocab = set(model.vocab_dict)
+    run = {}
+    for qid, words in zip(coll.queries, tokens(list(coll.queries.values())), strict=True):
+        words = [w for w in words if w in vocab]
+        if not words:
+            run[qid] = []
+            continue
+        docs, scores = model.retrieve([words], k=min(DEPTH, len(keys)), show_progress=False)
+        run[qid] = [keys[int(d)] for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+    return run
 
 
 def row(label: str, m: dict[str, float], base: dict[str, float] | None = None) -> str:
-    cells = "".join(f"{m[k]:>9.4f}" for k in ("nDCG@10", "MRR@10", "R@100"))
+    cells = "".join(f"{m[k]:>9.4f}" for k in METRICS)
     if base:
-        cells += "   (" + " ".join(f"{m[k] - base[k]:+.4f}" for k in m) + ")"
-    return f"{label:<44}{cells}"
+        cells += "   (" + " ".join(f"{m[k] - base[k]:+.4f}" for k in METRICS) + ")"
+    return f"{label:<36}{cells}"
 
 
 def build_index(coll: Collection, tmp: Path) -> tuple[Path, dict[str, str]]:
@@ -210,34 +286,98 @@ def build_index(coll: Collection, tmp: Path) -> tuple[Path, dict[str, str]]:
     ids = write_posts(coll, content)
     t0 = time.perf_counter()
     report = update_index(content, index_dir)
-    print(f"indexed {report.indexed} posts in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    print(f"  indexed {report.indexed} posts in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return index_dir, ids
+
+
+def evaluate_collection(coll: Collection, cli_queries: int = 0) -> dict[str, dict[str, float]]:
+    """Every system's figures on one collection, printed as they come."""
+    from searchkit.search.searcher import open_searcher
+
+    print(f"\n{coll.name}: {len(coll.docs)} documents, {len(coll.qrels)} judged queries")
+    print(f"{'system':<36}{'nDCG@10':>9}{'MRR@10':>9}{'R@100':>9}")
+    out: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="ir_eval_") as tmp:
+        tmp = Path(tmp)
+        (tmp / "base").mkdir()
+        out["whoosh default (OR group)"] = evaluate(whoosh_baseline(coll, tmp / "base"), coll.qrels)
+        ref = reference_bm25(coll)
+        if ref is not None:
+            out["reference BM25 (bm25s)"] = evaluate(ref, coll.qrels)
+        index_dir, ids = build_index(coll, tmp)
+        t0 = time.perf_counter()
+        with open_searcher(index_dir) as s:
+            run = searchkit_run(s, coll, ids)
+        per_query = (time.perf_counter() - t0) / max(len(coll.queries), 1)
+        out["searchkit query"] = evaluate(run, coll.qrels)
+        if cli_queries:
+            cli_check(coll, tmp / "content", index_dir, ids, run, cli_queries)
+    base = out.get("reference BM25 (bm25s)")
+    for label, m in out.items():
+        print(row(label, m, base if label == "searchkit query" else None))
+    print(f"  (searchkit: {per_query * 1000:.1f} ms a query, snippets included)")
+    return out
+
+
+def collection_dirs(paths: list[Path]) -> list[Path]:
+    """The collections named, or held one level down; missing ones reported."""
+    found = []
+    for p in paths:
+        if not p.exists():
+            print(f"skipped: {p} not found", file=sys.stderr)
+        elif (p / "cran.all.1400").exists() or (p / "corpus.jsonl").exists():
+            found.append(p)
+        else:
+            inside = sorted(c for c in p.iterdir() if c.is_dir())
+            found += [
+                c for c in inside if (c / "cran.all.1400").exists() or (c / "corpus.jsonl").exists()
+            ]
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("collection", type=Path, help="Cranfield folder or BEIR dataset folder")
+    ap.add_argument("paths", type=Path, nargs="+", help="collections, or folders of them")
+    ap.add_argument(
+        "--cli-check",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run the console script on N queries a collection",
+    )
+    ap.add_argument(
+        "--no-long-idf",
+        action="store_true",
+        help="turn off schema.LONG_QUERY_IDF for this run (no --cli-check then)",
+    )
     args = ap.parse_args(argv)
-    if not args.collection.exists():
-        print(f"skipped: {args.collection} not found", file=sys.stderr)
-        return 0
-    coll = read_collection(args.collection)
-    print(f"{coll.name}: {len(coll.docs)} documents, {len(coll.qrels)} judged queries\n")
-    print(f"{'system':<44}{'nDCG@10':>9}{'MRR@10':>9}{'R@100':>9}")
-    with tempfile.TemporaryDirectory(prefix="ir_eval_") as tmp:
-        tmp = Path(tmp)
-        (tmp / "base").mkdir()
-        base_runs = whoosh_baseline(coll, tmp / "base")
-        for label, run in base_runs.items():
-            base = evaluate(run, coll.qrels)  # the OR group, printed last, is the reference
-            print(row(label, base))
-        from searchkit.search.searcher import open_searcher
+    if args.no_long_idf:
+        from searchkit import schema
 
-        index_dir, ids = build_index(coll, tmp)
-        with open_searcher(index_dir) as s:
-            m = evaluate(searchkit_run(s, coll, ids), coll.qrels)
-        print(row("searchkit query", m, base))
-        print("\n(differences are against the untuned Whoosh OR-group baseline)")
+        schema.LONG_QUERY_IDF = False
+        args.cli_check = 0  # the console script would run with the shipped rule
+        print("(schema.LONG_QUERY_IDF off for this run)")
+    colls = collection_dirs(args.paths)
+    if not colls:
+        print("skipped: no collection found", file=sys.stderr)
+        return 0
+    results = {}
+    for folder in colls:
+        coll = read_collection(folder)
+        results[coll.name] = evaluate_collection(coll, args.cli_check)
+    if len(results) > 1:
+        names = list(results)
+        print(f"\nmean over {len(names)} collections ({', '.join(names)})")
+        print(f"{'system':<36}{'nDCG@10':>9}{'MRR@10':>9}{'R@100':>9}")
+        systems = [s for s in results[names[0]] if all(s in r for r in results.values())]
+        means = {
+            s: {k: sum(results[n][s][k] for n in names) / len(names) for k in METRICS}
+            for s in systems
+        }
+        base = means.get("reference BM25 (bm25s)")
+        for s, m in means.items():
+            print(row(s, m, base if s == "searchkit query" else None))
+        print("\n(differences are against the reference BM25)")
     return 0
 
 

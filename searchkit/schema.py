@@ -20,9 +20,10 @@ from whoosh.support.charset import accent_map
 
 # Bump when a field, an analyser or a weight changes: an index built with
 # another version is rebuilt automatically (with a one-line notice).
+# 5: true BM25F, constants chosen on four collections (impacts change);
 # 4: slug and local date stored (URLs at query time); 3: text, not markup
 # (shortcodes, Liquid, Markdown, HTML); 2: tuned weights
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Whoosh's default token pattern: words, with inner dots kept (v1.33, k8s.io).
 TOKEN_PATTERN = r"\w+(\.?\w+)*"
@@ -41,20 +42,11 @@ class TextField:
     stored: bool = True
 
 
-# Ranking constants, tuned on Cranfield through the real search path
-# (benchmarks/ir_eval.py, ir_tune.py; 1400 docs, 225 queries, nDCG@10 /
-# MRR@10 / Recall@100). Untuned Whoosh (OR group): 0.359 / 0.528 / 0.699.
-# Before tuning (title 4, B 0.75, K1 1.2, Whoosh OrGroup.factory(0.9)):
-# 0.361 / 0.533 / 0.723. Shipped: 0.384 / 0.561 / 0.748.
-#
-# Title weight (summary fixed at 1.5), at B 0.9, K1 1.6: title 1.5 -> 0.384 /
-# 0.750 R@100, 2.0 -> 0.384 / 0.748, 3.0 -> 0.371 / 0.735 (at B 0.75, K1 1.2),
-# 4.0 -> 0.370 / 0.724, 6.0 -> 0.359 / 0.718. Cranfield texts repeat the title;
-# with it cut from the text (like a blog summary) 2.0 was best: 1.5 -> 0.371,
-# 2.0 -> 0.377, 3.0 -> 0.378 but R@100 0.739 vs 0.748. tldr (a one-line
-# summary) and body (boilerplate on link posts, long on articles) have no
-# counterpart in Cranfield and keep their places around summary: the tldr
-# between summary and title, so the title stays the strongest field.
+# The full-text fields, in the order every scorer adds them. These weights
+# are the per-field scorer's (SCORER "perfield", tuned on Cranfield alone,
+# 2026-11-26: nDCG@10 0.384 there, 0.449 on the four-collection mean);
+# the shipped scorer is true BM25F with BM25F_WEIGHTS below, chosen on the
+# mean of four collections (docs/ranking.md has the figures and the grid).
 TEXT_FIELDS: tuple[TextField, ...] = (
     TextField("title", 2.0),
     TextField("tldr", 1.75),
@@ -101,11 +93,45 @@ def indexed_texts(texts: dict[str, str]) -> dict[str, str]:
     return out
 
 
-# BM25F parameters. nDCG@10 at title 2.0: B 0.75: K1 1.2 0.377, 1.6 0.381,
-# 2.0 0.383; B 0.9: K1 1.2 0.381, 1.6 0.384, 2.0 0.384 (R@100 0.746-0.749).
-# B 0.3-0.5 was worse at every K1 (0.357-0.365 at title 4).
+# The per-field scorer's constants (SCORER "perfield", Whoosh's BM25F with
+# TEXT_FIELDS' weights), tuned on Cranfield alone; not the shipped scorer.
 BM25_B = 0.9
 BM25_K1 = 1.6
+
+# How a word's fields make its score: "bm25f" (true BM25F, one saturation
+# per word over all fields: scoring.TrueBM25F, wordterm.WordTerm) or
+# "perfield" (Whoosh's BM25F: each field saturated on its own, weighted by
+# TEXT_FIELDS and summed: scoring.WeightedBM25F, with BM25_B and BM25_K1).
+# Chosen on the mean nDCG@10 of four collections (Cranfield, CISI, CACM,
+# MEDLINE; benchmarks/ir_eval.py and ir_grid.py): see BM25F_* below.
+SCORER = "bm25f"
+# True BM25F constants. Field weights multiply the length-normalised
+# frequencies before the one saturation, so only their ratios and their
+# scale against K1 matter. Chosen on the MEAN nDCG@10 over CACM, CISI,
+# Cranfield and MEDLINE (title -> title, text -> summary), 2026-12-01,
+# benchmarks/ir_grid.py (an exact emulation, checked against the real path)
+# then benchmarks/ir_eval.py: the grid title 1/1.5/2/3/4 x B 0.5/0.6/0.75/
+# 0.9/1.0 x K1 0.9..3.0 x COORD 0/0.25/0.5 x QUERY_TF x tier, Robertson vs
+# Whoosh idf, per-field vs true BM25F. The top is flat (mean 0.4955-0.4967
+# for title 3-4, B 0.75-0.9, K1 2-3, COORD 0-0.5, QUERY_TF on); per-field
+# Whoosh BM25F peaked at 0.487, Whoosh's idf cost ~0.01, QUERY_TF off ~0.02.
+# Means (ir_eval.py, docs/ranking.md): before (per-field, title 2 / summary
+# 1.5, B 0.9, K1 1.6, COORD 0.5, no QUERY_TF) 0.4489; this 0.4976, with
+# LONG_QUERY_IDF 0.5010, and BM25F_AVG_OVER_FIELD 0.5046; reference 0.4908.
+# tldr and body keep their places around the summary (no test collection
+# has them): tldr between summary and title, body at a third of summary.
+BM25F_WEIGHTS: dict[str, float] = {"title": 3.0, "tldr": 2.0, "summary": 1.0, "body": 0.33}
+BM25F_B = 0.75
+BM25F_K1 = 3.0
+# A field's mean length (avglen_f) over the posts that HAVE the field, as
+# Lucene computes avgdl, not over all posts (Whoosh's): half of CACM's posts
+# are a title only, and counting them as empty summaries made every real
+# summary look long. Mean nDCG@10 (ir_grid.py --part title, then ir_eval.py)
+# 0.5010 -> 0.5046, CACM 0.4879 -> 0.5019 (above the reference's 0.4995);
+# the other collections, where nearly every post has both fields, unchanged.
+# Tried and not adopted: the title's own B (0-1.0: -0.007..+0.001), one
+# length for the weighted fields together (-0.007..-0.013).
+BM25F_AVG_OVER_FIELD = True
 
 # Every field's score contribution is rounded to a multiple of 1/SCORE_SCALE.
 # Sums of such numbers are exact in binary floating point in any order, so
@@ -114,19 +140,32 @@ BM25_K1 = 1.6
 SCORE_SCALE = 1024
 
 # Coordination: words typed side by side are OR-ed, and a post matching m
-# of the n words scores S * (1 + COORD * m / n) (rule in coord.py). nDCG@10
-# (R@100) with the constants above, without the all-words tier below: COORD
-# 0.25 0.382 (0.746), 0.5 0.384 (0.748), 1.0 0.384 (0.748), 2.0 0.379 (0.742);
-# with the tier, COORD 0 0.381 (0.744). Whoosh's OrGroup.factory(0.9), the
-# placeholder before, scored like no coordination (0.361 vs 0.361, at the
-# untuned constants).
-COORD = 0.5
-# A word typed twice counting twice (as Lucene does) raised R@100 a little
-# (0.748 -> 0.749) but lowered nDCG@10 (0.384 -> 0.379): off.
-QUERY_TF = False
+# of the n words scores S * (1 + COORD * m / n) (rule in search/coord.py).
+# Mean nDCG@10 of four collections (docs/ranking.md), true BM25F at title 3,
+# B 0.75, K1 3: COORD 0 0.4955, 0.25 0.4967, 0.5 0.4960.
+COORD = 0.25
+# A word typed twice counting twice (as Lucene does). On Cranfield alone, at
+# the per-field scorer, it cost nDCG@10 (0.384 -> 0.379); on the mean of four
+# collections with true BM25F it is worth ~+0.02 (CISI 0.30 -> 0.42 with the
+# rest: CISI queries are paragraphs that repeat their subject): on.
+QUERY_TF = True
+# Long queries (LONG_QUERY_WORDS clauses or more, e.g. a pasted paragraph):
+# each plain word's clause score is multiplied by sqrt(idf / mean idf of the
+# query's words a published post holds), idf quantised like an impact, each
+# product quantised (coord.WordsOr). Rare words then count more than common
+# ones a second time, as in a weighted query. Mean nDCG@10 of four
+# collections +0.003 (CACM +0.003, CISI +0.005, Cranfield +0.001, MEDLINE
+# +0.004); exponent 1.0 lost 0.005; minimum-should-match 20 % of the words
+# lost 0.04, dropping words in more than 20 % of posts lost 0.007; RM3 (10
+# posts, 20 words, 0.7 original) won 0.005 on the mean but lost 0.008 on CACM
+# and took 3-5x the query time. The JavaScript client mirrors it exactly
+# (each term's quantised idf is exported: docs/export-format.md), so on.
+LONG_QUERY_WORDS = 10
+LONG_QUERY_IDF = True
 # Posts matching every word typed rank above all others (then by score), so
 # "most of the words" never outranks "all of them". Cranfield (3-28 words a
-# query, rarely all matched): nDCG@10 0.3841 -> 0.3840, R@100 unchanged.
+# query, rarely all matched): nDCG@10 0.3841 -> 0.3840, R@100 unchanged; kept
+# in the four-collection grid (docs/ranking.md).
 # The tier is added to the sort score as 2**20 (exact: scores stay dyadic
 # and far below it) and taken off again for display.
 ALL_WORDS_FIRST = True

@@ -28,15 +28,16 @@ def cancel_workers(writer) -> None:
 
     ``MpWriter.cancel`` only flags its workers, which then wait on the job
     queue for ever, and at exit ``multiprocessing`` joins them: a cancelled
-    multi-process build would hang its process.
+    multi-process build would hang its process. The workers end first, so
+    none is still writing into the folder the cancel removes.
     """
     try:
-        writer.cancel()
-    finally:
         for task in getattr(writer, "tasks", ()):
             if task.is_alive():
                 task.terminate()
             task.join(5)
+    finally:
+        writer.cancel()
 
 
 def start_workers(writer, procs: int) -> None:

@@ -53,12 +53,14 @@ def test_small_site_is_one_file_with_metadata_from_the_schema(small):
     assert not list(out.glob("data-*"))
     rank = meta["ranking"]
     assert rank["scoreScale"] == S.SCORE_SCALE and rank["fields"] == list(S.TEXT_FIELD_NAMES)
-    assert rank["weights"] == S.FIELD_WEIGHTS
+    assert rank["scorer"] == S.SCORER
+    assert rank["weights"] == (S.BM25F_WEIGHTS if S.SCORER == "bm25f" else S.FIELD_WEIGHTS)
     assert rank["combine"] == {
         "rule": "words",
         "coord": S.COORD,
         "qtf": S.QUERY_TF,
         "allFirst": S.ALL_WORDS_FIRST,
+        **({"longIdf": S.LONG_QUERY_WORDS} if S.LONG_QUERY_IDF else {}),
     }
     assert meta["analysis"]["stop"] == sorted(S.STOPWORDS)
     assert meta["analysis"]["minsize"] == S.STOP_MINSIZE

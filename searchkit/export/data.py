@@ -37,6 +37,7 @@ class TermEntry:
     positions: str
     top: list[int] = field(default_factory=list)
     df: int = 0
+    idf: int | None = None  # quantised idf, units of 1/SCORE_SCALE (long-query rule only)
 
 
 @dataclass
@@ -96,11 +97,14 @@ def combination_rule(whoosh_schema) -> dict:
     """
     from searchkit.search import query
     from searchkit.search.coord import WordsOr
+    from searchkit.search.wordterm import WordTerm
 
     def scoring(text: str):
         return query.parse_query(text, whoosh_schema).scoring
 
     def is_word(q) -> bool:
+        if isinstance(q, WordTerm):  # true BM25F: one impact per (word, post)
+            return tuple(q.fields) == tuple(S.TEXT_FIELD_NAMES) and q.boost == 1.0
         return isinstance(q, Q.Or) and all(
             isinstance(t, Q.Term) and t.fieldname in S.TEXT_FIELD_NAMES and t.boost == 1.0
             for t in q.subqueries
@@ -112,19 +116,19 @@ def combination_rule(whoosh_schema) -> dict:
     if type(two) is WordsOr and all(is_word(c) for c in two.subqueries):
         # qtf: a word typed twice counts twice (then even alone it is a group).
         # allFirst: posts matching every clause sort above all others.
-        return {
-            "rule": "words",
-            "coord": two.coord,
-            "qtf": two.qtf,
-            "allFirst": two.tier,
-        }
+        rule = {"rule": "words", "coord": two.coord, "qtf": two.qtf, "allFirst": two.tier}
+        if S.LONG_QUERY_IDF and S.SCORER == "bm25f":
+            # Queries of this many clauses or more weight their plain words
+            # by sqrt(idf / mean idf) (coord.WordsOr._long_query_weights).
+            rule["longIdf"] = S.LONG_QUERY_WORDS
+        return rule
     if type(two) is Q.Or and is_word(two) and not getattr(two, "scale", None):
         return {"rule": "sum"}
     raise ExportError(f"the client cannot mirror the query rule {two!r}")
 
 
 def iter_terms(
-    searcher, doc_ids: dict[int, int], top: int = 0, lead_top: int = 0
+    searcher, doc_ids: dict[int, int], top: int = 0, lead_top: int = 0, idf: bool = False
 ) -> Iterator[TermEntry]:
     """Every term of the text fields with its packed postings, in code point order.
 
@@ -132,7 +136,9 @@ def iter_terms(
     `TermEntry.top` names the term's ``top`` highest-impact posts (ties by id:
     a one-word query's first page) and its ``lead_top`` highest-impact posts
     with the term in the most weighted field, the title (where the hits of a
-    query of several words usually have them).
+    query of several words usually have them). With ``idf`` (the long-query
+    rule), `TermEntry.idf` is the term's quantised idf, as `coord.WordsOr`
+    computes it.
     Impacts are ``scorer._score(weight, length)`` of the searcher's own
     `WeightedBM25F` scorer, the function `searchkit query` calls per match,
     fed with the same term weights and field lengths (tests check equality).
@@ -149,6 +155,11 @@ def iter_terms(
         for name in fields
     }  # fmt: skip
     scale = S.SCORE_SCALE
+    word_stats = None
+    if getattr(weighting, "true_bm25f", False):
+        from searchkit.search.scoring import WordStats, quantize
+
+        word_stats = WordStats.of(searcher, weighting)
     lead = fields.index(max(fields, key=S.FIELD_WEIGHTS.__getitem__))
     for term in sorted(set().union(*field_terms.values())):
         impacts: dict[int, int] = {}
@@ -172,6 +183,16 @@ def iter_terms(
                 positions.setdefault(eid, []).append((fi, poss))
         if not impacts:
             continue  # only in drafts
+        if word_stats is not None:
+            # True BM25F: one saturated number per (word, post), the very
+            # function `wordterm.WordTerm` scores with in `searchkit query`.
+            for docnum, score in word_stats.impacts(searcher, term).items():
+                eid = doc_ids.get(docnum)
+                if eid is not None:
+                    k = round(score * scale)
+                    if k != score * scale:
+                        raise ExportError(f"score {score} of {term!r} is not quantised")
+                    impacts[eid] = k
         ids = sorted(impacts)
         post = pack(
             n for pair in zip(deltas(ids), (impacts[i] for i in ids), strict=True) for n in pair
@@ -179,7 +200,10 @@ def iter_terms(
         ranked = sorted(ids, key=lambda i: (-impacts[i], i))
         in_lead = [i for i in ranked if any(f == lead for f, _ in positions[i])][:lead_top]
         best = sorted({*ranked[:top], *in_lead})
-        yield TermEntry(term, post, _pack_positions(ids, positions), best, len(ids))
+        entry = TermEntry(term, post, _pack_positions(ids, positions), best, len(ids))
+        if idf and word_stats is not None:
+            entry.idf = round(quantize(word_stats.idf(term)) * scale)
+        yield entry
 
 
 def _pack_positions(ids: list[int], positions: dict[int, list]) -> str:

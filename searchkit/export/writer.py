@@ -37,7 +37,7 @@ from searchkit.atomic import write_atomic
 from searchkit.config import Config
 from searchkit.errors import ExportError
 from searchkit.indexing import store
-from searchkit.search.scoring import WeightedBM25F
+from searchkit.search.scoring import default_weighting
 from searchkit.site.posts import load_posts
 from searchkit.site.urls import site_post_url
 
@@ -53,7 +53,7 @@ from .packing import deltas, pack
 
 Progress = Callable[[int, int], None]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 META = "searchkit.json"
 CLIENT = "searchkit.js"
 UI_FILES = ("searchkit-ui.js", "searchkit-ui.css")
@@ -141,7 +141,7 @@ def export_site(
     gen = store.require_generation(cfg.index)
     ix = open_index(gen)
     try:
-        with ix.searcher(weighting=WeightedBM25F()) as searcher:
+        with ix.searcher(weighting=default_weighting()) as searcher:
             meta, data = _build(cfg, searcher, tell)
     finally:
         ix.close()
@@ -169,7 +169,8 @@ def _build(cfg: Config, searcher, tell: Progress) -> tuple[dict, dict[str, objec
     rule = combination_rule(searcher.schema)
     n_terms = len(set().union(*(reader.field_terms(f) for f in S.TEXT_FIELD_NAMES))) or 1
     entries = []
-    for entry in iter_terms(searcher, doc_ids, ROWS_PER_TERM, TITLE_ROWS_PER_TERM):
+    long_idf = bool(rule.get("longIdf"))
+    for entry in iter_terms(searcher, doc_ids, ROWS_PER_TERM, TITLE_ROWS_PER_TERM, long_idf):
         entries.append(entry)
         if len(entries) % 1000 == 0:
             tell(_READ + _TERMS * len(entries) // n_terms, 100)
@@ -183,8 +184,14 @@ def _build(cfg: Config, searcher, tell: Progress) -> tuple[dict, dict[str, objec
         "ranking": {
             "scoreScale": S.SCORE_SCALE,
             "fields": list(S.TEXT_FIELD_NAMES),
-            "weights": S.FIELD_WEIGHTS,  # already inside the impacts; for reference
-            "bm25": {"B": S.BM25_B, "K1": S.BM25_K1},  # inside the impacts too
+            # All informational: already inside the impacts.
+            "scorer": S.SCORER,  # "bm25f": one saturation per (word, post)
+            "weights": S.BM25F_WEIGHTS if S.SCORER == "bm25f" else S.FIELD_WEIGHTS,
+            "bm25": (
+                {"B": S.BM25F_B, "K1": S.BM25F_K1, "idf": "robertson"}
+                if S.SCORER == "bm25f"
+                else {"B": S.BM25_B, "K1": S.BM25_K1}
+            ),
             "combine": rule,
             "ties": "id",  # ids follow post paths in code point order
         },
@@ -211,6 +218,8 @@ def _doc(i: int, post, cfg: Config) -> ExportDoc:
 def _shard(entries: list[TermEntry], rows: list[list] | None = None) -> tuple[dict, dict]:
     """A term shard (with the display rows of its terms' best posts) and its positions."""
     terms: dict[str, object] = {"t": [e.term for e in entries], "p": [e.postings for e in entries]}
+    if entries and entries[0].idf is not None:  # the long-query rule: quantised idfs
+        terms["q"] = pack(e.idf or 0 for e in entries)
     if rows is not None:
         ids = sorted({i for e in entries for i in e.top})
         terms["i"] = pack(deltas(ids))

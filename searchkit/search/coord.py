@@ -35,6 +35,7 @@ positions; its score is Whoosh's phrase score in each field).
 from __future__ import annotations
 
 import bisect
+import math
 
 from whoosh import query as Q
 from whoosh.matching import Matcher, NullMatcher
@@ -42,6 +43,7 @@ from whoosh.matching import Matcher, NullMatcher
 from searchkit.schema import ALL_WORDS_TIER, COORD, QUERY_TF
 
 from .scoring import quantize
+from .wordterm import WordTerm
 
 
 class CoordMatcher(Matcher):
@@ -70,7 +72,11 @@ class CoordMatcher(Matcher):
             while m.is_active():
                 d = m.id()
                 e = acc.get(d)
+                # `times` is an integer (qtf) or, in a long query, a float
+                # weight: quantised, so sums stay exact in any order.
                 score = m.score() * times
+                if type(times) is float:
+                    score = quantize(score)
                 if e is None:
                     acc[d] = [score, bit]
                 else:
@@ -182,12 +188,47 @@ class WordsOr(Q.Or):
 
     def _matcher(self, subs, searcher, context):
         kids = []
+        weights = self._long_query_weights(subs, searcher)
         for i, (q, count) in enumerate(zip(subs, self.counts, strict=True)):
             # A plain OR inside a clause (a word over the text fields) is
             # flattened into the clause's children; its boost must be 1.
             parts = q.subqueries if type(q) is Q.Or and q.boost == 1.0 else [q]
-            kids += [(i, count if self.qtf else 1, p.matcher(searcher, context)) for p in parts]
+            times = count if self.qtf else 1
+            if weights.get(i) is not None:
+                times = times * weights[i]  # a float: CoordMatcher quantises
+            kids += [(i, times, p.matcher(searcher, context)) for p in parts]
         return CoordMatcher(kids, len(subs), self.coord, self.tier)
+
+    def _long_query_weights(self, subs, searcher) -> dict[int, float]:
+        """Clause number -> sqrt(idf / mean idf) for the plain words of a long
+        query (schema.LONG_QUERY_IDF), else {}. Only `WordTerm` clauses over
+        every text field that a published post holds take part: one matcher
+        each, so the weight multiplies exactly one number per post, and the
+        words the export holds, so the JavaScript client finds the same ones
+        (`Index._score` in searchkit.js)."""
+        from searchkit import schema
+
+        if not schema.LONG_QUERY_IDF or len(subs) < schema.LONG_QUERY_WORDS:
+            return {}
+        weighting = searcher.weighting
+        if not getattr(weighting, "true_bm25f", False):
+            return {}
+        from .scoring import WordStats
+
+        stats = WordStats.of(searcher, weighting)
+        idfs = {}
+        for i, q in enumerate(subs):
+            if (
+                type(q) is WordTerm
+                and q.boost == 1.0
+                and set(q.fields) == set(stats.fields)
+                and stats.published(q.text)
+            ):
+                idfs[i] = quantize(stats.idf(q.text))
+        mean = sum(idfs.values()) / len(idfs) if idfs else 0.0  # in clause order
+        if mean == 0.0:  # no such word, or only words in every post
+            return {}
+        return {i: math.sqrt(idf / mean) for i, idf in idfs.items()}
 
     def matcher(self, searcher, context=None):
         if not self.subqueries:

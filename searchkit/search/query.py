@@ -28,6 +28,7 @@ from searchkit.schema import (
 from searchkit.schema import FILTER_FIELDS as S_FILTER_FIELDS
 
 from .coord import WordsOr
+from .wordterm import use_word_terms
 
 # Longer input is cut here, not rejected: a pasted paragraph still searches.
 # Whoosh's parser is linear, so the cap bounds time (about 20 ms at the cap).
@@ -417,7 +418,7 @@ def _split(q: Q.Query, parsed: ParsedQuery) -> None:
         q = None
     if isinstance(q, WordsOr):
         q.tier = ALL_WORDS_FIRST
-    parsed.scoring = q
+    parsed.scoring = None if q is None else use_word_terms(q)
 
 
 def _is_filter(q: Q.Query) -> bool:

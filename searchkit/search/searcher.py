@@ -36,7 +36,7 @@ from searchkit.whoosh_internals import TopCollector
 
 from .dates import parse_day
 from .query import ParsedQuery, cap_expansions
-from .scoring import WeightedBM25F
+from .scoring import default_weighting
 from .snippets import snippet_of
 
 
@@ -141,7 +141,7 @@ class Searcher:
                 f"cannot open the index in {gen}: {exc}; run 'searchkit index --rebuild'"
             ) from None
         self.generation = gen  # the index generation directory being searched
-        self._searcher = self._ix.searcher(weighting=weighting or WeightedBM25F())
+        self._searcher = self._ix.searcher(weighting=weighting or default_weighting())
         self.schema = self._ix.schema
         self.coord = coord
 

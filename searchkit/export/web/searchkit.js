@@ -10,7 +10,7 @@
 // One file on purpose: a second module would cost the first query another
 // round trip (imports are only discovered once the importer is parsed).
 
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 // ---------------------------------------------------------------- packing
 
@@ -358,7 +358,8 @@ export class SearchIndex {
       const ids = undelta(unpack(shard.i));
       for (let k = 0; k < ids.length; k++) this.rows.set(ids[k], shard.d[k]);
     }
-    return { terms: shard.t, packed: shard.p, lists: new Map() };
+    // q: each term's quantised idf (only with the long-query rule, combine.longIdf)
+    return { terms: shard.t, packed: shard.p, idf: shard.q ? unpack(shard.q) : null, lists: new Map() };
   }
 
   _shard(i) {
@@ -442,7 +443,8 @@ export class SearchIndex {
         values[i] = nums[2 * i + 1];
       }
       undelta(ids);
-      list = { term: shard.terms[k], ids, values, shard: si, pos: k };
+      const idf = shard.idf ? shard.idf[k] : 0;
+      list = { term: shard.terms[k], ids, values, idf, shard: si, pos: k };
       shard.lists.set(k, list);
     }
     return list;
@@ -660,7 +662,9 @@ export class SearchIndex {
       }
       const lists = (await Promise.all(terms.map((t) => this.postings(t)))).filter(Boolean);
       terms.forEach((t) => plan.highlight.add(t));
-      const clause = { lists, extra: [], weight: 0, phrase: null, count: 1 };
+      // plain: one word, no phrase or type-ahead (the long-query rule weights only these)
+      const plain = terms.length === 1 && !isPhrase && !open;
+      const clause = { lists, extra: [], weight: 0, phrase: null, count: 1, plain };
       seen.set(key, clause);
       if (isPhrase) {
         clause.phrase = lists.length === terms.length ? await this._phraseMatches(lists) : new Set();
@@ -716,7 +720,8 @@ export class SearchIndex {
     const touched = [];
     const mine = new Float64Array(size); // this clause's value per post
     const state = new Uint8Array(size); // 0: not in this clause, 1: exact match, 2: extra only
-    for (const clause of clauses) {
+    const long = this._longWeights(plan);
+    for (const [c, clause] of clauses.entries()) {
       const hit = [];
       for (const { ids, values } of clause.lists) {
         for (let i = 0; i < ids.length; i++) {
@@ -743,10 +748,12 @@ export class SearchIndex {
           } else if (state[id] === 2 && v > mine[id]) mine[id] = v;
         }
       }
-      const times = rule.qtf ? clause.count : 1; // coord.WordsOr: query term frequency
+      let times = rule.qtf ? clause.count : 1; // coord.WordsOr: query term frequency
+      const w = long ? long[c] : undefined;
+      if (w !== undefined) times = times * w; // a float: each product quantised, as CoordMatcher
       for (const id of hit) {
         if (matched[id] === 0) touched.push(id);
-        total[id] += mine[id] * times;
+        total[id] += w === undefined ? mine[id] * times : Math.floor((mine[id] / scale) * times * scale + 0.5);
         matched[id]++;
         state[id] = 0;
       }
@@ -770,6 +777,32 @@ export class SearchIndex {
       ids.push(id);
     }
     return { ids, score, all };
+  }
+
+  /**
+   * coord.WordsOr._long_query_weights: in a group of at least `combine.longIdf`
+   * clauses, each plain word the export holds gets sqrt(idf / mean idf), the
+   * mean over those words; null when the rule does not apply.
+   */
+  _longWeights(plan) {
+    const rule = this.ranking.combine;
+    const { clauses } = plan;
+    if (!rule.longIdf || plan.operator !== "words" || clauses.length < rule.longIdf) return null;
+    const scale = this.ranking.scoreScale;
+    const idfs = new Map();
+    let sum = 0;
+    clauses.forEach((clause, c) => {
+      if (clause.plain && clause.lists.length === 1) {
+        const idf = clause.lists[0].idf / scale;
+        idfs.set(c, idf);
+        sum += idf;
+      }
+    });
+    const mean = idfs.size ? sum / idfs.size : 0;
+    if (mean === 0) return null;
+    const out = [];
+    for (const [c, idf] of idfs) out[c] = Math.sqrt(idf / mean);
+    return out;
   }
 
   /** Posts holding the terms of `lists` at consecutive positions of one field. */
