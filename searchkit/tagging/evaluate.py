@@ -19,8 +19,9 @@ from .features import lexical_matrix
 from .model import (
     FEATURES,
     MIN_POSTS,
-    gbm_predict,
+    candidates,
     label_matrix,
+    meta_scores,
     tag_vocabulary,
     training_posts,
 )
@@ -134,7 +135,7 @@ def evaluate_split(name: str, train: Sequence, test: Sequence, *, train_fn, min_
     L = np.stack([lexical_matrix(p, tags, model.stem_keys) for p in test])
     F = model.features(test)
     scores = {
-        "searchkit model": gbm_predict(model.trees, F.reshape(-1, F.shape[2])).reshape(Y.shape),
+        "searchkit model": meta_scores(model.trees, F, candidates(F, L)),
         **_baselines(train, test, tags, L),
         # The model's own base scorers alone, to show what the stacking adds.
         "linear SVM alone": F[:, :, FEATURES.index("svm")],
