@@ -91,16 +91,26 @@ def test_corrupt_model_is_an_error_not_a_crash(trained, tmp_path):
         load_model(tmp_path / "nowhere")
 
 
-def test_exported_trees_match_scikit_learn():
+@pytest.mark.parametrize("subsample", [1.0, 0.3])  # 0.3: rows capped (MAX_TREE_ROWS)
+def test_exported_trees_match_scikit_learn(subsample):
     """The meta-model is stored from public attributes only, and predicts the same."""
     from sklearn.ensemble import GradientBoostingClassifier
 
-    from searchkit.tagging.training import export_trees
+    from searchkit.tagging.training import export_trees, fit_trees
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 5)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
-    gbm = GradientBoostingClassifier(n_estimators=30, max_leaf_nodes=7, random_state=0).fit(X, y)
+    gbm = GradientBoostingClassifier(
+        n_estimators=30, max_leaf_nodes=7, subsample=subsample, random_state=0
+    ).fit(X, y)
+    ours = gbm_predict(export_trees(gbm), X)
+    assert np.allclose(ours, gbm.predict_proba(X)[:, 1], atol=1e-9)
+    # and the one searchkit fits, whose rows a tree sees are capped
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("searchkit.tagging.training.MAX_TREE_ROWS", int(400 * subsample))
+        gbm = fit_trees(X[:, None, :], y[:, None], np.ones((400, 1), bool))
+    assert gbm.subsample == subsample
     ours = gbm_predict(export_trees(gbm), X)
     assert np.allclose(ours, gbm.predict_proba(X)[:, 1], atol=1e-9)
 
