@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -57,18 +56,30 @@ def test_existing_tags_are_not_suggested_again_unless_all(trained):
 def test_model_round_trip_without_pickle(trained, tmp_path):
     root, index = trained
     model = load_model(index)
-    npz = next(index.glob("tags-model-*.npz"))
-    with np.load(npz, allow_pickle=False) as z:  # raises if anything needs pickle
-        assert all(z[k].dtype != object for k in z.files)
-    with zipfile.ZipFile(npz) as zf:  # .npy members only, no pickled payloads
-        assert all(n.endswith(".npy") for n in zf.namelist())
+    folder = next(index.glob("tags-model-*"))
+    assert folder.is_dir() and {f.suffix for f in folder.iterdir()} == {".npy"}
+    for f in folder.iterdir():  # raises if anything needs pickle
+        assert np.load(f, allow_pickle=False).dtype != object
     doc = json.loads((index / "tags-model.json").read_text())
     assert doc["meta"]["posts"] == 24 and "numpy" in doc["meta"]["versions"]
     save_model(model, tmp_path)
     again = load_model(tmp_path)
     post, _ = read_post(root / "posts" / "untagged-databases.md", root)
     assert np.allclose(model.predict([post]), again.predict([post]))
-    assert len(list(tmp_path.glob("tags-model-*.npz"))) == 1
+    assert len(list(tmp_path.glob("tags-model-*"))) == 1
+
+
+def test_an_unseen_source_does_not_decide_the_tags(trained):
+    """Text first: a source the model never saw is no evidence (same scores as none)."""
+    import dataclasses
+
+    root, index = trained
+    model = load_model(index)
+    post, _ = read_post(root / "posts" / "untagged-databases.md", root)
+    plain = model.predict([dataclasses.replace(post, source="")])
+    unseen = model.predict([dataclasses.replace(post, source="a feed nobody saw")])
+    assert np.array_equal(plain, unseen)
+    assert model.tags[int(np.argmax(unseen[0]))] == "databases"
 
 
 def test_corrupt_model_is_an_error_not_a_crash(trained, tmp_path):
@@ -80,15 +91,26 @@ def test_corrupt_model_is_an_error_not_a_crash(trained, tmp_path):
         load_model(tmp_path / "nowhere")
 
 
-def test_exported_trees_match_scikit_learn():
-    from sklearn.ensemble import HistGradientBoostingClassifier
+@pytest.mark.parametrize("subsample", [1.0, 0.3])  # 0.3: rows capped (MAX_TREE_ROWS)
+def test_exported_trees_match_scikit_learn(subsample):
+    """The meta-model is stored from public attributes only, and predicts the same."""
+    from sklearn.ensemble import GradientBoostingClassifier
 
-    from searchkit.tagging.training import export_trees
+    from searchkit.tagging.training import export_trees, fit_trees
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(400, 5))
+    X = rng.normal(size=(400, 5)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
-    gbm = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=7).fit(X, y)
+    gbm = GradientBoostingClassifier(
+        n_estimators=30, max_leaf_nodes=7, subsample=subsample, random_state=0
+    ).fit(X, y)
+    ours = gbm_predict(export_trees(gbm), X)
+    assert np.allclose(ours, gbm.predict_proba(X)[:, 1], atol=1e-9)
+    # and the one searchkit fits, whose rows a tree sees are capped
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("searchkit.tagging.training.MAX_TREE_ROWS", int(400 * subsample))
+        gbm = fit_trees(X[:, None, :], y[:, None], np.ones((400, 1), bool))
+    assert gbm.subsample == subsample
     ours = gbm_predict(export_trees(gbm), X)
     assert np.allclose(ours, gbm.predict_proba(X)[:, 1], atol=1e-9)
 

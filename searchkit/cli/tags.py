@@ -62,7 +62,7 @@ def _suggest_options(func):
     return click.option(
         "--threshold",
         type=click.FloatRange(0, 1),
-        help="Minimum score (default: the thresholds tuned per tag at training).",
+        help="Minimum score (default: the threshold tuned at training for precision).",
     )(func)
 
 
@@ -198,13 +198,15 @@ def review(cfg: Config, paths, base, output):
 @click.option("--split", type=click.Choice(["time", "kfold", "both"]), default="both",
               show_default=True)  # fmt: skip
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2))
+@click.option("--hide", type=click.Choice(["source", "kind"]), multiple=True,
+              help="Also score the test posts with this front-matter field emptied.")  # fmt: skip
 @quiet_option
-def eval_(cfg: Config, split, folds, quiet):
-    """Measure the model and two baselines on the site's tagged posts (Markdown tables).
+def eval_(cfg: Config, split, folds, hide, quiet):
+    """Measure the model and text baselines on the site's tagged posts (Markdown tables).
 
     \b
     Example:
-        searchkit tags eval --split time
+        searchkit tags eval --split time --hide source
     """
     from searchkit.site.posts import load_posts
     from searchkit.tagging.evaluate import evaluate, format_result
@@ -213,7 +215,7 @@ def eval_(cfg: Config, split, folds, quiet):
     posts = load_posts(cfg.site).posts
     for name in ("time", "kfold") if split == "both" else (split,):
         with Bar(f"{name} split", enabled=not quiet) as bar:
-            result = evaluate(posts, split=name, folds=folds, log=None, progress=bar)
+            result = evaluate(posts, split=name, folds=folds, hide=hide, log=None, progress=bar)
         click.echo(format_result(result))
 
 

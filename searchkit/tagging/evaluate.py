@@ -10,6 +10,7 @@ iterative stratification (Sechidis et al. 2011) for multi-label data.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,8 +20,9 @@ from .features import lexical_matrix
 from .model import (
     FEATURES,
     MIN_POSTS,
-    gbm_predict,
+    candidates,
     label_matrix,
+    meta_scores,
     tag_vocabulary,
     training_posts,
 )
@@ -126,25 +128,55 @@ def _baselines(train, test, tags, L_te) -> dict[str, np.ndarray]:
     }
 
 
-def evaluate_split(name: str, train: Sequence, test: Sequence, *, train_fn, min_posts: int):
-    """Train on ``train``, score ``test``; returns (scores by method, gold, cold mask, ...)."""
+# Front-matter fields `tags eval --hide` can empty in the test posts.
+HIDEABLE = {"source": "source", "kind": "post_kind"}
+SUGGEST_LIMIT = 5  # what `tags suggest` shows by default
+
+
+def hide_fields(posts: Sequence, hide: Sequence[str]) -> list:
+    """``posts`` with the front-matter fields named in ``hide`` emptied."""
+    empty = {HIDEABLE[h]: "" for h in hide}
+    return [dataclasses.replace(p, **empty) for p in posts]
+
+
+def suggestions(scores: np.ndarray, threshold: float, limit: int = SUGGEST_LIMIT) -> np.ndarray:
+    """What `tags suggest` shows: up to ``limit`` tags a post scoring >= ``threshold``."""
+    return _top_k(scores, limit) & (scores >= threshold)
+
+
+def evaluate_split(
+    name: str, train: Sequence, test: Sequence, *, train_fn, min_posts: int,
+    hide: Sequence[str] = (),
+):  # fmt: skip
+    """Train on ``train``, score ``test``; returns (scores by method, gold, cold mask, ...).
+
+    With ``hide``, the model also scores the test posts with those fields
+    emptied (rows "searchkit model, <fields> hidden"): the text must carry it.
+    """
     model = train_fn(train, min_posts=min_posts)
     tags = model.tags
     Y = label_matrix(test, tags).astype(bool)
     L = np.stack([lexical_matrix(p, tags, model.stem_keys) for p in test])
     F = model.features(test)
     scores = {
-        "searchkit model": gbm_predict(model.trees, F.reshape(-1, F.shape[2])).reshape(Y.shape),
+        "searchkit model": meta_scores(model.trees, F, candidates(F, L)),
         **_baselines(train, test, tags, L),
-        # The model's own base scorers alone, to show what the stacking adds.
-        "linear SVM alone": F[:, :, FEATURES.index("svm")],
-        "k-NN (k=10) alone": F[:, :, FEATURES.index("knn10")],
+        # The model's own text-only base scorers alone (Annif's `svc`, `tfidf`
+        # and a k-NN over the same vectors), to show what the stacking adds.
+        "TF-IDF + linear SVM": F[:, :, FEATURES.index("svm")],
+        "TF-IDF tag centroid": F[:, :, FEATURES.index("centroid")],
+        "TF-IDF k-NN (k=10)": F[:, :, FEATURES.index("knn10")],
     }
     preds = {
-        "searchkit model": scores["searchkit model"] >= model.tag_thresholds,
+        "searchkit model": suggestions(scores["searchkit model"], model.threshold),
         "most frequent tags": _top_k(scores["most frequent tags"], 3),
         "tag name in text": L.sum(2) > 0,
     }
+    if hide:
+        Fh = model.features(hide_fields(test, hide))
+        label = f"searchkit model, {' and '.join(hide)} hidden"
+        scores[label] = meta_scores(model.trees, Fh, candidates(Fh, L))
+        preds[label] = suggestions(scores[label], model.threshold)
     cold = ~((L.sum(2) > 0) & Y).any(1)  # none of the post's tags is named in it
     return model, scores, preds, Y, cold
 
@@ -162,10 +194,14 @@ def evaluate(
     folds: int = 5,
     min_posts: int = MIN_POSTS,
     seed: int = 0,
+    hide: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SplitResult:
     """Evaluate the model and the baselines on one kind of split.
+
+    ``hide`` (names in HIDEABLE) adds the model's figures on the test posts
+    with those front-matter fields emptied.
 
     ``progress(done, total)`` follows every training and scoring, last at the end.
     """
@@ -197,7 +233,7 @@ def evaluate(
             train_model, progress=lambda done, _n, i=i: tell(i * step + done, total)
         )
         model, scores, preds, Y, cold = evaluate_split(
-            split, train, test, train_fn=fit, min_posts=min_posts
+            split, train, test, train_fn=fit, min_posts=min_posts, hide=hide
         )
         result.n_train += len(train)
         result.n_test += int((Y.sum(1) > 0).sum())
@@ -225,8 +261,15 @@ def evaluate(
 
 
 def _thr(pred: np.ndarray, Y: np.ndarray) -> dict[str, float]:
+    """Thresholded figures over the posts with a learned tag (as the ranked ones)."""
+    keep = Y.sum(1) > 0
+    pred, Y = pred[keep], Y[keep].astype(bool)
     m = threshold_metrics(pred, Y)
-    return {"micro-F1": m["micro-F1"], "macro-F1": m["macro-F1"]}
+    hits = int((pred & Y).sum())
+    return {
+        "micro-F1": m["micro-F1"], "macro-F1": m["macro-F1"],
+        "precision": hits / max(int(pred.sum()), 1), "recall": hits / max(int(Y.sum()), 1),
+    }  # fmt: skip
 
 
 def format_result(r: SplitResult, *, per_tag_rows: int = 30) -> str:
@@ -236,7 +279,7 @@ def format_result(r: SplitResult, *, per_tag_rows: int = 30) -> str:
         if r.name == "time"
         else ("K-fold cross-validation (iterative stratification), mean over folds")
     )
-    cols = list(RANK_METRICS) + ["micro-F1", "macro-F1"]
+    cols = list(RANK_METRICS) + ["micro-F1", "macro-F1", "precision", "recall"]
     if r.name == "time":
         counts = (
             f"{r.n_train} training posts, {r.n_test} test posts with a learned tag "

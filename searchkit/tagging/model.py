@@ -1,20 +1,21 @@
 """Tag suggestions: train a model on the tagged posts, suggest tags for others.
 
-The model is one stacked classifier (measured with `searchkit tags eval` on
-scottlowe, time split, tags with >= 5 training posts; see docs/tags.md):
+The model is one stacked classifier, chosen on the mean over four corpora
+(time split; see docs/tags.md and benchmarks/tag_design.py):
 
-* base scores per (post, tag): a one-vs-rest linear SVM on the field-weighted
-  TF-IDF vectors (P@1 0.60 alone), a k-NN vote over cosine similarity, k=10
-  and k=30 (0.66), the tag's name in the title / text (0.695), the tag's
-  share overall, among the posts nearest in date (topics drift: on
-  scottlowe `openstack` is on 27 of 1,503 training posts and 108 of 376
-  test posts), per `source` and per `post_kind` (linkblog: 0.957 -> 1.000),
-  co-occurrence with the tags the post names;
-* a small gradient-boosted tree model over those features (P@1 0.776, F1@3
-  0.504), trained on out-of-fold base scores so it learns how far to trust
-  each kind of evidence. A logistic regression there reached only 0.74.
+* base scores per (post, tag), from the text alone: a one-vs-rest linear SVM
+  on TF-IDF vectors, k-NN votes (k=10 and 30), cosine to each tag's
+  centroid, the tag's name in the title / text, its share overall and among
+  the posts nearest in date, co-occurrence with named / voted tags;
+* the front matter's `source` and `post_kind` as evidence only: the log-ratio
+  of the tag's rate there to its overall rate (0 when the source is missing
+  or new), so they raise or lower a tag but cannot name one by themselves;
+* gradient-boosted trees (scikit-learn's GradientBoostingClassifier, stored
+  from its public attributes) over those features for each post's candidate
+  tags, trained on out-of-fold base scores with the source hidden in 30 % of
+  the posts.
 
-Everything is stored as JSON and ``.npz`` arrays (`tag_store`); suggesting
+Everything is stored as JSON and ``.npy`` arrays (`tagging.store`); suggesting
 runs on numpy alone and never imports scikit-learn.
 """
 
@@ -39,12 +40,19 @@ KNN_K = (10, 30)  # k=10 was best alone; k=30 adds a smoother vote
 TIME_WINDOW = 150  # posts nearest in date that give the "recent" prior
 FOLDS = 5  # out-of-fold base scores for the meta-model
 SVM_C = 1.0  # LinearSVC C: 1.0 beat 0.5 (P@1 0.569 vs 0.537)
+# Only these tags of a post are scored by the meta-model: the top N_CANDIDATES
+# by the SVM and by the k=30 vote, plus every tag the post names. On the time
+# splits this keeps 97-100 % of the right tags (see docs/tags.md) and cuts the
+# meta-model's training rows 5-20x on sites with hundreds of tags.
+N_CANDIDATES = 20
 FEATURES = (
-    "svm", "knn10", "exact_title", "exact_text", "stem_title", "stem_text",
-    "named", "named_precision", "log_prior", "svm_rank", "knn_rank",
-    "named_svm", "named_knn", "title_named_precision", "knn30", "recent_prior",
-    "cooc_named", "cooc_knn", "source_rate", "kind_rate",
+    "svm", "svm_rank", "knn10", "knn30", "knn_rank", "centroid",
+    "exact_title", "exact_text", "stem_title", "stem_text", "named",
+    "named_precision", "title_named_precision", "log_prior", "recent_prior",
+    "named_svm", "named_knn", "cooc_named", "cooc_knn",
+    "source_lift", "kind_lift", "source_seen",
 )  # fmt: skip
+NOT_CANDIDATE = -1.0  # the score of a tag the meta-model did not score (below any)
 
 
 @dataclass(frozen=True)
@@ -77,8 +85,10 @@ class Base:
     named_precision: np.ndarray
     title_precision: np.ndarray
     cooc: np.ndarray  # (tags, tags): P(column tag | row tag), zero diagonal
+    centroid_norms: np.ndarray  # (tags,): norm of the sum of each tag's training vectors
     sources: np.ndarray  # (s,) str: front-matter `source` values seen in training
     source_rates: np.ndarray  # (s + 1, tags): smoothed P(tag | source); last row: unseen
+    source_counts: np.ndarray  # (s + 1,): training posts per source; last row (unseen): 0
     kinds: np.ndarray
     kind_rates: np.ndarray
 
@@ -109,9 +119,9 @@ class TagModel:
         return assemble(self.base, S, sims, L, post_context(posts)), L
 
     def predict(self, posts: Sequence) -> np.ndarray:
-        """Calibrated scores, shape (len(posts), tags)."""
-        F = self.features(posts)
-        return gbm_predict(self.trees, F.reshape(-1, F.shape[2])).reshape(F.shape[:2])
+        """Calibrated scores, shape (len(posts), tags); NOT_CANDIDATE where not scored."""
+        F, L = self._features(posts)
+        return meta_scores(self.trees, F, candidates(F, L))
 
     def suggest(
         self,
@@ -125,7 +135,7 @@ class TagModel:
         """The best tags for ``post`` above the threshold, best first."""
         counts = term_counts(post)
         F, L = self._features([post], [counts])
-        scores = gbm_predict(self.trees, F[0])
+        scores = meta_scores(self.trees, F, candidates(F, L))[0]
         surface = _surface_forms(post)
         have = {t.casefold() for t in post.tags}
         cut = self.tag_thresholds if threshold is None else np.full(len(self.tags), threshold)
@@ -147,6 +157,8 @@ class TagModel:
         idx, val = self.base.vec.row(counts)
         contrib = val * self.base.W[idx, j]
         words: list[str] = []
+        if not len(idx):
+            return ("similar posts carry this tag",)
         if lex.sum() > 0:
             where = "title" if lex[0] + lex[2] > 0 else "text"
             words.append(f"names '{self.tags[j]}' in the {where}")
@@ -154,9 +166,6 @@ class TagModel:
             if len(words) >= n or contrib[k] <= 0:
                 break
             term = self.base.vec.terms[idx[k]]
-            if "=" in term:
-                words.append(term.replace("=", ": ", 1))
-                continue
             shown = " ".join(surface.get(part, part) for part in term.split(" "))
             if shown not in words:
                 words.append(shown)
@@ -198,7 +207,8 @@ def post_context(posts: Sequence) -> Context:
 
 
 def group_rates(groups: Sequence[str], Y: np.ndarray, prior: np.ndarray, m: float = 2.0):
-    """Distinct group names and P(tag | group), smoothed towards ``prior`` with m posts."""
+    """Distinct group names, P(tag | group) smoothed towards ``prior`` with m posts, and
+    the posts per group; the last row is for a group not seen in training (the prior, 0)."""
     names = sorted(set(groups))
     col = {g: i for i, g in enumerate(names)}
     sums = np.zeros((len(names) + 1, Y.shape[1]))
@@ -207,12 +217,24 @@ def group_rates(groups: Sequence[str], Y: np.ndarray, prior: np.ndarray, m: floa
         sums[col[g]] += y
         n[col[g]] += 1
     rates = (sums + m * prior) / (n[:, None] + m)
-    return np.array(names, dtype=str), rates.astype(np.float32)
+    return np.array(names, dtype=str), rates.astype(np.float32), n.astype(np.float32)
 
 
 def _lookup(names: np.ndarray, rates: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+    """Rows of ``rates`` for ``groups``; an unseen (or hidden, empty) group gets the last."""
     col = {str(g): i for i, g in enumerate(names)}
-    return rates[[col.get(g, len(names)) for g in groups]]
+    return rates[[col.get(g, len(names)) if g else len(names) for g in groups]]
+
+
+def lift(rates: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """log(P(tag | group) / P(tag)): how much a source or kind raises or lowers a tag.
+
+    Text first: the meta-model gets the source only as this ratio, 0 (no
+    evidence) for a source not seen in training or missing, never as a rate
+    that could stand in for the text's evidence. The current model's raw rate
+    gave linkblog P@1 0.02 with the source hidden; see docs/tags.md.
+    """
+    return np.log((rates + 1e-3) / (prior + 1e-3))
 
 
 def _similarities(docs, idx: np.ndarray, val: np.ndarray, n_docs: int) -> np.ndarray:
@@ -254,19 +276,56 @@ def assemble(base: Base, S, sims, L, ctx: Context) -> np.ndarray:
     """Stack the FEATURES for every (post, tag) from the base scores."""
     n = S.shape[0]
     K10, K30 = (knn_votes(sims, base.Y, k) for k in KNN_K)
+    # Annif's "tfidf" scorer (cosine to each tag's centroid) from the same
+    # similarities: x . sum(y_i x_i) / |sum(y_i x_i)|.
+    centroid = (sims @ base.Y.astype(np.float32)) / np.maximum(base.centroid_norms, 1e-9)
     named = (L.sum(2) > 0).astype(np.float32)
     title_named = ((L[:, :, 0] + L[:, :, 2]) > 0).astype(np.float32)
     lx = np.log1p(L)
+    src = _lookup(base.sources, base.source_rates, ctx.sources)
+    src_n = _lookup(base.sources, base.source_counts[:, None], ctx.sources)
     cols = [
-        S, K10, lx[:, :, 0], lx[:, :, 1], lx[:, :, 2], lx[:, :, 3],
-        named, named * base.named_precision, np.tile(np.log(base.prior + 1e-4), (n, 1)),
-        _ranks(S), _ranks(K10), named * S, named * K10, title_named * base.title_precision,
-        K30, recent_prior(base, ctx.dates),
-        (named[:, :, None] * base.cooc[None]).max(1), (K10[:, :, None] * base.cooc[None]).max(1),
-        _lookup(base.sources, base.source_rates, ctx.sources),
-        _lookup(base.kinds, base.kind_rates, ctx.kinds),
+        S, _ranks(S), K10, K30, _ranks(K10), centroid,
+        lx[:, :, 0], lx[:, :, 1], lx[:, :, 2], lx[:, :, 3], named,
+        named * base.named_precision, title_named * base.title_precision,
+        np.tile(np.log(base.prior + 1e-4), (n, 1)), recent_prior(base, ctx.dates),
+        named * S, named * K10,
+        _cooc_max(named, base.cooc), _cooc_max(K10, base.cooc),
+        lift(src, base.prior),
+        lift(_lookup(base.kinds, base.kind_rates, ctx.kinds), base.prior),
+        np.broadcast_to(np.log1p(src_n), S.shape),
     ]  # fmt: skip
     return np.stack(cols, axis=2).astype(np.float32)
+
+
+def _cooc_max(W: np.ndarray, cooc: np.ndarray, chunk: int = 32) -> np.ndarray:
+    """max over tags i of W[n, i] * cooc[i, j], a few posts at a time.
+
+    All at once it is a (posts, tags, tags) array: 1.8 GB for one training
+    fold of rubenerd (1,033 posts, 663 tags).
+    """
+    out = np.zeros(W.shape, np.float32)
+    for s in range(0, len(W), chunk):
+        out[s : s + chunk] = (W[s : s + chunk, :, None] * cooc[None]).max(1)
+    return out
+
+
+def candidates(F: np.ndarray, L: np.ndarray, n: int = N_CANDIDATES) -> np.ndarray:
+    """Which (post, tag) cells the meta-model scores: see N_CANDIDATES."""
+    C = L.sum(2) > 0
+    if F.shape[1] <= 2 * n:
+        return np.ones(F.shape[:2], bool)
+    for name in ("svm", "knn30"):
+        col = F[:, :, FEATURES.index(name)]
+        np.put_along_axis(C, np.argsort(-col, axis=1, kind="stable")[:, :n], True, axis=1)
+    return C
+
+
+def meta_scores(trees: dict[str, np.ndarray], F: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """The meta-model's probability for candidate cells, NOT_CANDIDATE elsewhere."""
+    out = np.full(F.shape[:2], NOT_CANDIDATE, np.float64)
+    out[C] = gbm_predict(trees, F[C])
+    return out
 
 
 # ---------------------------------------------------------------- trees
@@ -331,4 +390,7 @@ def check_trainable(posts: Sequence, tags: Sequence[str]) -> None:
         )
 
 
-__all__ = ["Suggestion", "TagModel", "Base", "MIN_POSTS", "FEATURES", "gbm_predict"]
+__all__ = [
+    "Suggestion", "TagModel", "Base", "MIN_POSTS", "FEATURES", "gbm_predict", "meta_scores",
+    "candidates",
+]  # fmt: skip

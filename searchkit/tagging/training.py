@@ -15,26 +15,49 @@ from .model import (
     MIN_POSTS,
     SVM_C,
     Base,
+    Context,
     TagModel,
     assemble,
+    candidates,
     check_trainable,
-    gbm_predict,
     group_rates,
     label_matrix,
+    meta_scores,
     post_context,
     tag_vocabulary,
     training_fingerprint,
     training_posts,
 )
 
-# Meta-model: small trees, as measured (7 leaves beat 15 and 31: P@1 0.750 vs
-# 0.729 / 0.742 on scottlowe's time split, all 376 test posts counted, early
-# experiment features; 200 rounds at rate 0.1).
-GBM_PARAMS = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 7}
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
-# Per-tag thresholds are pulled towards the global one with this many
-# pseudo-positives, so a tag with 6 posts does not get a threshold from noise.
-THRESHOLD_SHRINK = 20
+# Meta-model: scikit-learn's GradientBoostingClassifier, whose fitted trees are
+# public attributes (``estimators_[i, 0].tree_``, ``init_.class_prior_``), so
+# the model is stored without private state. Small trees, as measured before
+# (7 leaves beat 15 and 31; 200 rounds at rate 0.1). random_state fixes the
+# feature permutation the splitter draws and the rows each tree sees.
+GBM_PARAMS = {"n_estimators": 200, "learning_rate": 0.1, "max_leaf_nodes": 7}
+# Each tree is fitted on at most this many candidate rows (a seeded subsample),
+# so the fit's cost stops growing with the site: on rubenerd's 180,917 rows the
+# 200 full-data trees took ~160 s of CPU (270 s wall on a busy machine);
+# 60,000 rows a tree took 49 s, with P@1 / F1@3 0.640 / 0.447 vs 0.639 / 0.451
+# (time split). 40,000 rows: 33 s, 0.638 / 0.442. scottlowe, digitalgov and
+# linkblog have < 40,000 rows and are fitted on all of them; halving rows and
+# features there cost scottlowe 0.019 P@1 (benchmarks/tag_design.py).
+MAX_TREE_ROWS = 60_000
+SEED = 0
+# Share of training posts whose `source` is hidden when the meta-model's
+# features are computed: it learns what the text alone says, so a post with a
+# new or missing source is tagged from its words (linkblog, source hidden:
+# P@1 0.02 without this, see docs/tags.md).
+SOURCE_DROPOUT = 0.3
+# The suggestion threshold: the lowest score at which the out-of-fold
+# suggestions (up to SUGGEST_LIMIT per post) reach this precision. The trees
+# were fitted on those same rows and new posts drift from old ones, so the
+# out-of-fold precision overstates what new posts get: 0.94 is the lowest
+# target giving >= 0.80 on every corpus's time split (0.92 gave digitalgov
+# 0.77; see docs/tags.md).
+PRECISION_TARGET = 0.94
+SUGGEST_LIMIT = 5
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.99, 0.01), 2)
 
 
 class Prepared:
@@ -61,7 +84,8 @@ def fit_base(vec: Vectorizer, X, Y: np.ndarray, L: np.ndarray, ctx) -> Base:
     b = np.full(n_tags, -1.0, np.float32)
     for j in range(n_tags):
         if 0 < Y[:, j].sum() < len(Y):
-            svm = LinearSVC(C=SVM_C).fit(X, Y[:, j])
+            # random_state: liblinear's dual solver shuffles; seeded, it is repeatable.
+            svm = LinearSVC(C=SVM_C, random_state=SEED).fit(X, Y[:, j])
             W[:, j] = svm.coef_[0]
             b[j] = svm.intercept_[0]
     # Kept float32: float16 halved the model (29 MB -> 16 MB on scottlowe) but
@@ -77,8 +101,9 @@ def fit_base(vec: Vectorizer, X, Y: np.ndarray, L: np.ndarray, ctx) -> Base:
     cooc = (Y.T.astype(np.float64) @ Y) / np.maximum(counts, 1)[:, None]
     np.fill_diagonal(cooc, 0)
     prior = counts / max(len(Y), 1)
-    sources, source_rates = group_rates(ctx.sources, Y, prior)
-    kinds, kind_rates = group_rates(ctx.kinds, Y, prior)
+    sources, source_rates, source_counts = group_rates(ctx.sources, Y, prior)
+    kinds, kind_rates, _ = group_rates(ctx.kinds, Y, prior)
+    centroid_norms = np.linalg.norm(np.asarray(X.T @ Y.astype(np.float64)), axis=0)
     csc = X.tocsc()
     csc.sort_indices()
     return Base(
@@ -89,8 +114,9 @@ def fit_base(vec: Vectorizer, X, Y: np.ndarray, L: np.ndarray, ctx) -> Base:
         prior=prior.astype(np.float32),
         named_precision=named_precision.astype(np.float32),
         title_precision=title_precision.astype(np.float32),
-        cooc=cooc.astype(np.float32),
-        sources=sources, source_rates=source_rates, kinds=kinds, kind_rates=kind_rates,
+        cooc=cooc.astype(np.float32), centroid_norms=centroid_norms.astype(np.float32),
+        sources=sources, source_rates=source_rates, source_counts=source_counts,
+        kinds=kinds, kind_rates=kind_rates,
     )  # fmt: skip
 
 
@@ -109,72 +135,98 @@ def base_features(base: Base, X, L: np.ndarray, ctx) -> np.ndarray:
 TRAIN_STEPS = FOLDS + 3
 
 
-def out_of_fold(prep: Prepared, folds: int = FOLDS, seed: int = 0, tell=None) -> np.ndarray:
-    """FEATURES of every post, each scored by base models that did not see it."""
+def hide_sources(ctx: Context, hide: np.ndarray) -> Context:
+    """``ctx`` with the `source` of the rows in ``hide`` emptied (as for a new source)."""
+    return Context(ctx.dates, ["" if h else s for s, h in zip(ctx.sources, hide, strict=True)],
+                   ctx.kinds)  # fmt: skip
+
+
+def out_of_fold(prep: Prepared, folds: int = FOLDS, seed: int = SEED, tell=None) -> np.ndarray:
+    """FEATURES of every post, each scored by base models that did not see it.
+
+    A SOURCE_DROPOUT share of the posts (drawn with ``seed``) is scored as if
+    its `source` were missing, so the meta-model learns to tag from the text.
+    """
     n = len(prep.posts)
     k = max(2, min(folds, n))
-    fold = np.random.default_rng(seed).permutation(n) % k
+    rng = np.random.default_rng(seed)
+    fold = rng.permutation(n) % k
+    ctx = hide_sources(prep.ctx, rng.random(n) < SOURCE_DROPOUT)
     F = np.zeros((n, len(prep.tags), len(FEATURES)), np.float32)
     for f in range(k):
         a, b = fold != f, fold == f
         base = fit_base(prep.vec, prep.X[a], prep.Y[a], prep.L[a], prep.ctx[a])
-        F[b] = base_features(base, prep.X[b], prep.L[b], prep.ctx[b])
+        F[b] = base_features(base, prep.X[b], prep.L[b], ctx[b])
         if tell:
             tell(f + 1)
     return F
 
 
-def fit_trees(F: np.ndarray, Y: np.ndarray, seed: int = 0):
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from threadpoolctl import threadpool_limits
+def fit_trees(F: np.ndarray, Y: np.ndarray, C: np.ndarray, seed: int = SEED):
+    """The meta-model, fitted on the candidate cells ``C`` of the out-of-fold FEATURES."""
+    from sklearn.ensemble import GradientBoostingClassifier
 
-    X, y = F.reshape(-1, F.shape[2]), Y.reshape(-1)
-    # One thread: OpenMP's per-split overhead made a 41-post site take 5.2 s
-    # instead of 0.9 s, and a 1,503-post one was no faster with two.
-    with threadpool_limits(1):
-        return HistGradientBoostingClassifier(**GBM_PARAMS, random_state=seed).fit(X, y)
+    X, y = F[C], Y[C]
+    subsample = min(1.0, MAX_TREE_ROWS / max(len(y), 1))
+    return GradientBoostingClassifier(**GBM_PARAMS, subsample=subsample, random_state=seed).fit(
+        X, y
+    )
 
 
 def export_trees(gbm) -> dict[str, np.ndarray]:
-    """A fitted HistGradientBoostingClassifier as plain arrays (see gbm_predict)."""
+    """A fitted GradientBoostingClassifier as plain arrays (see gbm_predict).
+
+    Uses documented attributes only: ``init_.class_prior_`` (the start, as
+    log-odds), ``learning_rate`` and each tree's ``tree_`` arrays. A leaf's
+    value is stored already multiplied by the learning rate; a leaf points to
+    itself, so gbm_predict can step every tree the same number of times.
+    """
     parts: dict[str, list] = {k: [] for k in ("feature", "threshold", "left", "right",
                                               "value", "is_leaf", "roots")}  # fmt: skip
     offset, depth = 0, 0
-    for (tree,) in gbm._predictors:
-        nodes = tree.nodes
+    for est in gbm.estimators_[:, 0]:
+        t = est.tree_
+        leaf = t.children_left == -1
+        own = np.arange(t.node_count, dtype=np.int64)
         parts["roots"].append(offset)
-        parts["feature"].append(nodes["feature_idx"].astype(np.int32))
-        parts["threshold"].append(nodes["num_threshold"].astype(np.float64))
-        parts["left"].append(nodes["left"].astype(np.int64) + offset)
-        parts["right"].append(nodes["right"].astype(np.int64) + offset)
-        parts["value"].append(nodes["value"].astype(np.float64))
-        parts["is_leaf"].append(nodes["is_leaf"].astype(bool))
-        depth = max(depth, int(nodes["depth"].max()))
-        offset += len(nodes)
+        parts["feature"].append(np.where(leaf, 0, t.feature).astype(np.int32))
+        parts["threshold"].append(t.threshold.astype(np.float64))
+        parts["left"].append(np.where(leaf, own, t.children_left).astype(np.int64) + offset)
+        parts["right"].append(np.where(leaf, own, t.children_right).astype(np.int64) + offset)
+        parts["value"].append(t.value[:, 0, 0].astype(np.float64) * gbm.learning_rate)
+        parts["is_leaf"].append(leaf)
+        depth = max(depth, int(t.max_depth))
+        offset += t.node_count
     out = {k: np.concatenate(v) for k, v in parts.items() if k != "roots"}
     out["roots"] = np.array(parts["roots"], np.int64)
     out["max_depth"] = np.array([depth], np.int64)
-    out["baseline"] = np.asarray(gbm._baseline_prediction, np.float64).ravel()[:1]
+    p = float(gbm.init_.class_prior_[1])
+    out["baseline"] = np.array([np.log(p / (1 - p))], np.float64)
     return out
 
 
-def tune_thresholds(scores: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Global threshold maximising micro-F1, and per-tag ones shrunk towards it."""
-    Yb = Y.astype(bool)
+def suggestion_precision(
+    scores: np.ndarray, Y: np.ndarray, t: float, limit: int = SUGGEST_LIMIT
+) -> tuple[float, float]:
+    """Precision and recall of suggesting up to ``limit`` tags per post scoring >= t."""
+    keep = Y.sum(1) > 0
+    S, Yb = scores[keep], Y[keep].astype(bool)
+    order = np.argsort(-S, axis=1, kind="stable")[:, :limit]
+    shown = np.take_along_axis(S, order, axis=1) >= t
+    hits = (np.take_along_axis(Yb, order, axis=1) & shown).sum()
+    return float(hits / max(shown.sum(), 1)), float(hits / max(Yb.sum(), 1))
 
-    def f1(pred, gold):
-        tp = (pred & gold).sum(0)
-        return 2 * tp / np.maximum(pred.sum(0) + gold.sum(0), 1)
 
-    micro = [
-        2 * (scores >= t)[Yb].sum() / max((scores >= t).sum() + Yb.sum(), 1) for t in THRESHOLD_GRID
-    ]
-    best = float(THRESHOLD_GRID[int(np.argmax(micro))])
-    per_tag = np.stack([f1(scores >= t, Yb) for t in THRESHOLD_GRID])  # (grid, tags)
-    tag_best = THRESHOLD_GRID[np.argmax(per_tag, axis=0)]
-    n = Yb.sum(0)
-    shrunk = (n * tag_best + THRESHOLD_SHRINK * best) / (n + THRESHOLD_SHRINK)
-    return best, shrunk.astype(np.float32)
+def tune_threshold(scores: np.ndarray, Y: np.ndarray, target: float = PRECISION_TARGET) -> float:
+    """The lowest THRESHOLD_GRID value whose suggestions reach ``target`` precision.
+
+    One global threshold: per-tag thresholds (shrunk towards the global one)
+    cut ranked F1@3 by 0.03-0.04 and made precision unpredictable per site.
+    """
+    for t in THRESHOLD_GRID:
+        if suggestion_precision(scores, Y, float(t))[0] >= target:
+            return float(t)
+    return float(THRESHOLD_GRID[-1])
 
 
 def train_model(
@@ -197,20 +249,23 @@ def train_model(
     tags = tag_vocabulary(posts, min_posts)
     check_trainable(posts, tags)
     say(f"training on {len(posts)} tagged posts, {len(tags)} tags with >= {min_posts} posts")
+    from threadpoolctl import threadpool_limits
+
     tell = (lambda done: progress(done, TRAIN_STEPS)) if progress else (lambda _done: None)
     tell(0)
-    prep = Prepared(posts, tags)
-    tell(1)
-    F = out_of_fold(prep, seed=seed, tell=lambda f: tell(1 + f))
-    gbm = fit_trees(F, prep.Y, seed)
-    tell(FOLDS + 2)
-    trees = export_trees(gbm)
-    # Thresholds are tuned on the trees' scores of the out-of-fold features:
-    # held out for the base models; the small trees barely fit them (a 3-fold
-    # refit of the trees gave the same global threshold and cost 3x the time).
-    P = gbm_predict(trees, F.reshape(-1, F.shape[2])).reshape(prep.Y.shape)
-    threshold, tag_thresholds = tune_thresholds(P, prep.Y)
-    base = fit_base(prep.vec, prep.X, prep.Y, prep.L, prep.ctx)
+    # One thread everywhere: BLAS sums in a thread-count-dependent order, and
+    # the stored arrays must not depend on the machine (same posts, same bytes).
+    with threadpool_limits(1):
+        prep = Prepared(posts, tags)
+        tell(1)
+        F = out_of_fold(prep, seed=seed, tell=lambda f: tell(1 + f))
+        C = candidates(F, prep.L)
+        trees = export_trees(fit_trees(F, prep.Y, C, seed))
+        tell(FOLDS + 2)
+        # The threshold is tuned on the trees' scores of the out-of-fold
+        # features: held out for the base models, not for the small trees.
+        threshold = tune_threshold(meta_scores(trees, F, C), prep.Y)
+        base = fit_base(prep.vec, prep.X, prep.Y, prep.L, prep.ctx)
     tell(TRAIN_STEPS)
     meta = {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -221,4 +276,5 @@ def train_model(
         "versions": {"numpy": np.__version__, "scikit-learn": sklearn.__version__},
         "train_seconds": round(time.perf_counter() - started, 1),
     }
+    tag_thresholds = np.full(len(tags), threshold, np.float32)
     return TagModel(tags, prep.stem_keys, base, trees, threshold, tag_thresholds, meta)
