@@ -17,6 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from searchkit.tagging.evaluate import rank_metrics  # noqa: E402
+from searchkit.tagging.model import FEATURES  # noqa: E402
 
 SEED = 0
 N_CAND = 20  # candidates per scorer and post (see candidates())
@@ -24,13 +25,7 @@ SOURCE_DROP = 0.3  # share of meta-model training posts whose source is hidden
 PRECISION_TARGET = 0.94  # on out-of-fold scores (in-sample for the trees): see threshold_study
 GBC = {"n_estimators": 200, "learning_rate": 0.1, "max_leaf_nodes": 7, "random_state": SEED}
 
-BASE_FEATURES = (  # searchkit's FEATURES (tagging.py)
-    "svm", "svm_rank", "knn10", "knn30", "knn_rank", "centroid",
-    "exact_title", "exact_text", "stem_title", "stem_text", "named",
-    "named_precision", "title_named_precision", "log_prior", "recent_prior",
-    "named_svm", "named_knn", "cooc_named", "cooc_knn",
-    "source_lift", "kind_lift", "source_seen",
-)  # fmt: skip
+BASE_FEATURES = FEATURES  # the shipped model's features (searchkit/tagging/model.py)
 LATENT_FEATURES = ("lknn10", "lknn30")
 OLD_SOURCE = ("source_rate", "kind_rate")  # the current model's raw rates (for comparison)
 
@@ -44,16 +39,13 @@ def _ranks(S):
 
 
 def _rates(groups_a, Ya, prior, groups_b, m=2.0):
-    """Smoothed P(tag | group) for rows b and how many training posts had the group."""
-    names = sorted(set(groups_a))
-    col = {g: i for i, g in enumerate(names)}
-    sums = np.zeros((len(names) + 1, Ya.shape[1]))
-    n = np.zeros(len(names) + 1)
-    for g, y in zip(groups_a, Ya, strict=True):
-        sums[col[g]] += y
-        n[col[g]] += 1
-    rates = (sums + m * prior) / (n[:, None] + m)
-    rows = [col.get(g, len(names)) for g in groups_b]  # unseen -> last row: the prior
+    """Smoothed P(tag | group) for rows b and how many training posts had the group
+    (the model's own `group_rates`; an unseen group gets its last row, the prior)."""
+    from searchkit.tagging.model import group_rates
+
+    names, rates, n = group_rates(list(groups_a), Ya, prior, m)
+    col = {g: i for i, g in enumerate(names.tolist())}
+    rows = [col.get(g, len(names)) for g in groups_b]
     return rates[rows], n[rows]
 
 

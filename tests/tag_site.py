@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import subprocess
 from pathlib import Path
 
 TOPICS = {
@@ -56,3 +57,25 @@ def _write(path: Path, title: str, tags: list[str], body: str, day: int) -> None
         f"source: Fixture Notes\npost_kind: article\n---\n{body}\n",
         encoding="utf-8",
     )
+
+
+GIT = ["git", "-c", "user.email=test@example.org", "-c", "user.name=Test",
+       "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]  # fmt: skip
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run([*GIT, "-C", str(repo), *args], check=True,
+                          capture_output=True, text=True).stdout  # fmt: skip
+
+
+def trained_git_site(root: Path, *, untagged: int) -> Path:
+    """A generated site committed to a new git repository, its tag model trained."""
+    from searchkit.tagging.workflow import train
+
+    make_site(root / "content", untagged=untagged)
+    subprocess.run([*GIT, "init", "-q", str(root)], check=True)
+    (root / ".gitignore").write_text("index/\n")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "site")
+    train(root / "content", root / "index")
+    return root

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import run_process
-from tag_site import make_site
-from test_review import GIT, git
+from tag_site import make_site, trained_git_site
 
 from searchkit.tagging.evaluate import SplitResult, format_result
-from searchkit.tagging.workflow import train
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("exitcodes")
-    make_site(root / "content", untagged=2)
-    subprocess.run([*GIT, "init", "-q", str(root)], check=True)
-    (root / ".gitignore").write_text("index/\n")
-    git(root, "add", ".")
-    git(root, "commit", "-qm", "site")
-    train(root / "content", root / "index")
-    return root
+    return trained_git_site(tmp_path_factory.mktemp("exitcodes"), untagged=2)
 
 
 def sk(repo: Path, *args: str):

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from tag_site import make_site
-
-from searchkit.tagging.workflow import train
-
-GIT = ["git", "-c", "user.email=test@example.org", "-c", "user.name=Test",
-       "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]  # fmt: skip
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run([*GIT, "-C", str(repo), *args], check=True,
-                          capture_output=True, text=True).stdout  # fmt: skip
+from tag_site import git, make_site, trained_git_site
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("reviewrepo")
-    make_site(root / "content", untagged=0)
-    subprocess.run([*GIT, "init", "-q", str(root)], check=True)
-    (root / ".gitignore").write_text("index/\n")
-    git(root, "add", ".")
-    git(root, "commit", "-qm", "site")
-    train(root / "content", root / "index")
-    return root
+    return trained_git_site(tmp_path_factory.mktemp("reviewrepo"), untagged=0)
 
 
 def review(repo: Path, *args: str):

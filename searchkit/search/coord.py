@@ -34,7 +34,6 @@ positions; its score is Whoosh's phrase score in each field).
 
 from __future__ import annotations
 
-import bisect
 import math
 
 from whoosh import query as Q
@@ -43,10 +42,10 @@ from whoosh.matching import Matcher, NullMatcher
 from searchkit.schema import ALL_WORDS_TIER, COORD, QUERY_TF
 
 from .scoring import quantize
-from .wordterm import WordTerm
+from .wordterm import SortedIdsMatcher, WordTerm
 
 
-class CoordMatcher(Matcher):
+class CoordMatcher(SortedIdsMatcher):
     """Union of clause matchers; scores ``quantize(S * (1 + coord * m / n))``.
 
     ``m`` counts the clauses matching the current post, ``n`` all clauses.
@@ -88,38 +87,6 @@ class CoordMatcher(Matcher):
         self._n = n
         self._coord = coord
         self._pos = 0
-
-    def is_active(self) -> bool:
-        return self._pos < len(self._ids)
-
-    def id(self) -> int:
-        return self._ids[self._pos]
-
-    def next(self) -> None:
-        self._pos += 1
-
-    def skip_to(self, id: int) -> None:
-        self._pos = max(self._pos, bisect.bisect_left(self._ids, id))
-
-    def reset(self) -> None:
-        self._pos = 0
-
-    def all_ids(self):
-        return iter(self._ids[self._pos :])
-
-    def copy(self) -> CoordMatcher:
-        other = object.__new__(CoordMatcher)
-        other.__dict__.update(self.__dict__)
-        return other
-
-    def replace(self, minquality=0) -> Matcher:
-        return self if self.is_active() else NullMatcher()
-
-    def supports(self, astype) -> bool:
-        return False
-
-    def supports_block_quality(self) -> bool:
-        return False
 
     def term_matchers(self):
         return iter(())

@@ -16,11 +16,14 @@ from whoosh.matching import Matcher, NullMatcher
 from searchkit.schema import TEXT_FIELD_NAMES
 
 
-class _ArrayMatcher(Matcher):
-    """Postings given as sorted docnums and their scores (one word's impacts)."""
+class SortedIdsMatcher(Matcher):
+    """A matcher over sorted docnums in ``self._ids`` (a cursor ``self._pos``).
 
-    def __init__(self, ids: list[int], scores: list[float]):
-        self._ids, self._scores, self._pos = ids, scores, 0
+    The subclasses hold their scores beside the ids, computed up front.
+    """
+
+    _ids: list[int]
+    _pos: int
 
     def is_active(self) -> bool:
         return self._pos < len(self._ids)
@@ -40,9 +43,9 @@ class _ArrayMatcher(Matcher):
     def all_ids(self):
         return iter(self._ids[self._pos :])
 
-    def copy(self) -> _ArrayMatcher:
-        other = _ArrayMatcher(self._ids, self._scores)
-        other._pos = self._pos
+    def copy(self):
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
         return other
 
     def replace(self, minquality=0) -> Matcher:
@@ -53,6 +56,13 @@ class _ArrayMatcher(Matcher):
 
     def supports_block_quality(self) -> bool:
         return False
+
+
+class _ArrayMatcher(SortedIdsMatcher):
+    """Postings given as sorted docnums and their scores (one word's impacts)."""
+
+    def __init__(self, ids: list[int], scores: list[float]):
+        self._ids, self._scores, self._pos = ids, scores, 0
 
     def weight(self) -> float:
         return self._scores[self._pos]
