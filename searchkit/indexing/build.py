@@ -236,8 +236,9 @@ def _damage(gen: Path, manifest: store.Manifest) -> str:
 class _NewGeneration:
     """The next generation and its Whoosh writer, opened at the first change.
 
-    Every `CHUNK_PER_PROC` posts per process the writer commits (no merge)
-    and a new one starts, so that no posting pool outgrows `POOL_MB`.
+    After each chunk of posts (`_chunk`: at most `CHUNK_PER_PROC` a process)
+    the writer commits (no merge) and a new one starts, so that no posting
+    pool outgrows `POOL_MB`.
     """
 
     def __init__(self, index_dir: Path, base: Path | None, adding: int, progress=None):
