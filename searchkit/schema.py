@@ -376,8 +376,22 @@ class SearchText(fields.TEXT):
             return
         boost = fmt.field_boost
         encode = fmt.encode
+        # Most terms occur once in a field: their encoded positions (Whoosh's
+        # pickle of the deltas, the same bytes every time) are cached by position.
+        one = _ONE_POSITION
         for term, poses in flt.positions(_WORDS.findall(value)).items():
-            yield term.encode("utf-8"), len(poses), len(poses) * 1.0 * boost, encode(poses)
+            if len(poses) == 1 and poses[0] < 4096:  # bounded: a huge post adds no more
+                try:
+                    value = one[poses[0]]
+                except KeyError:
+                    value = one[poses[0]] = encode(poses)
+                yield term.encode("utf-8"), 1, boost * 1.0, value
+            else:
+                yield term.encode("utf-8"), len(poses), len(poses) * 1.0 * boost, encode(poses)
+
+
+# Encoded positions of a term found once, by position (`SearchText.index`).
+_ONE_POSITION: dict[int, bytes] = {}
 
 
 def build_schema() -> fields.Schema:

@@ -147,3 +147,48 @@ class _Reversed:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Reversed) and self.value == other.value
+
+
+_PATCHED_WRITE_LENGTHS = False
+
+
+def fast_write_lengths() -> None:
+    """Make a segment writer read its field lengths from memory (``W3PerDocReader``).
+
+    When a writer flushes its postings, Whoosh looks up each posting's field
+    length in the segment's length column through a file seek and four calls
+    (``doc_field_length_reader``): 10,000 linkblog posts have 1.8 million
+    postings. This reads each length column once, as `field_length_bytes`
+    does, and decodes with Whoosh's own table; same values, same None for a
+    missing length. Any surprise keeps Whoosh's way. Patched once per process
+    (forked writer workers inherit it).
+    """
+    global _PATCHED_WRITE_LENGTHS
+    if _PATCHED_WRITE_LENGTHS:
+        return
+    from whoosh.codec import whoosh3
+
+    stock = whoosh3.W3PerDocReader.doc_field_length_reader
+
+    def doc_field_length_reader(self, fieldname, default=0):
+        try:
+            col = self._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
+            ok = col is not None and col._fixedlen == 1 and not col._default
+            raw = bytes(col._dbfile.get(col._basepos, col._count)) if ok else None
+        except Exception:
+            raw = None
+        if raw is None:
+            return stock(self, fieldname, default)
+        table = length_table()
+        count = len(raw)
+
+        def get(docnum):
+            # Whoosh: the column's default (0) past its end, and None for a 0 byte.
+            lbyte = raw[docnum] if docnum < count else 0
+            return table[lbyte] if lbyte else None
+
+        return get
+
+    doc_field_length_reader.stock = stock  # for the test that compares them
+    whoosh3.W3PerDocReader.doc_field_length_reader = doc_field_length_reader
+    _PATCHED_WRITE_LENGTHS = True

@@ -155,3 +155,11 @@ def test_stamp_answers_freshness_and_any_edit_voids_it(tmp_path):
     assert stale_reason(content, index) == ""
     assert update_index(content, index).unchanged == 5
     assert (gen / store.STAMP).is_file()
+
+
+def test_chunks_are_equal_and_within_the_pool_limit(monkeypatch):
+    monkeypatch.setattr(indexer, "CHUNK_PER_PROC", 5000)
+    assert indexer._chunk(10_000, 2) == 10_000  # one chunk: no wait for the workers midway
+    assert indexer._chunk(10_001, 2) == 5001  # two equal chunks, not 10,000 and 1
+    assert indexer._chunk(50_000, 2) == 10_000
+    assert indexer._chunk(300, 1) == 300

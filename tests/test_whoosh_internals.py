@@ -86,3 +86,21 @@ def test_top_collector_hooks_exist_and_order_ties_by_path(tmp_path):
         s.search_with_collector(Every(), c)
         got = [hit["path"] for hit in c.results()]
     assert got == paths[:5]  # equal scores: the first paths, in order
+
+
+def test_fast_write_lengths_reads_what_whoosh_reads(index):
+    from whoosh.codec import whoosh3
+
+    wi.fast_write_lengths()
+    patched = whoosh3.W3PerDocReader.doc_field_length_reader
+    assert patched.__module__ == wi.__name__  # else the writer takes the slow path
+    with open_searcher(index) as s:
+        for leaf, _ in s._searcher.leaf_searchers():
+            perdoc = leaf.reader()._perdoc
+            count = leaf.reader().doc_count_all()
+            for name in (*TEXT_FIELD_NAMES, "path", "no_such_field"):
+                fast, stock = patched(perdoc, name), patched.stock(perdoc, name)
+                got = [fast(d) for d in range(count + 2)]  # past the end too
+                assert got == [stock(d) for d in range(count + 2)]
+                if name in TEXT_FIELD_NAMES:
+                    assert any(got)

@@ -25,7 +25,7 @@ from searchkit.site.posts import (
     skipped_summary,
 )
 from searchkit.site.siteconfig import Site, open_site
-from searchkit.whoosh_internals import cancel_workers, start_workers
+from searchkit.whoosh_internals import cancel_workers, fast_write_lengths, start_workers
 
 from . import store
 
@@ -39,12 +39,14 @@ PARALLEL_MIN_POSTS = 1000
 # Whoosh's in-memory posting pool per writer process (MB) before it spills
 # sorted runs to disk.
 POOL_MB = 256
-# Posts per writer process before its segment is committed and a new one
-# begun, so that the posting pool (POOL_MB) never spills sorted runs to disk,
-# which Whoosh then merges slowly. One process indexing 10,000 linkblog posts:
-# 82 s CPU in one segment, 47 s in segments of 4,000 (75 s in segments of
-# 8,000: the pool spilled).
-CHUNK_PER_PROC = 4000
+# At most this many posts per writer process before its segment is committed
+# and a new one begun, so that the posting pool (POOL_MB) never spills sorted
+# runs to disk, which Whoosh then merges slowly. One process indexing 10,000
+# linkblog posts: 82 s CPU in one segment, 47 s in segments of 4,000 (75 s in
+# segments of 8,000: the pool spilled). The pool holds ~34 MB a linkblog
+# post-thousand, so 5,000 fit; chunks are of equal size (`_chunk`), so 10,000
+# posts on 2 CPUs are one chunk: no commit that waits for the workers midway.
+CHUNK_PER_PROC = 5000
 
 
 @dataclass
@@ -234,8 +236,9 @@ def _damage(gen: Path, manifest: store.Manifest) -> str:
 class _NewGeneration:
     """The next generation and its Whoosh writer, opened at the first change.
 
-    Every `CHUNK_PER_PROC` posts per process the writer commits (no merge)
-    and a new one starts, so that no posting pool outgrows `POOL_MB`.
+    After each chunk of posts (`_chunk`: at most `CHUNK_PER_PROC` a process)
+    the writer commits (no merge) and a new one starts, so that no posting
+    pool outgrows `POOL_MB`.
     """
 
     def __init__(self, index_dir: Path, base: Path | None, adding: int, progress=None):
@@ -259,6 +262,7 @@ class _NewGeneration:
 
         if self.writer is not None:
             return self.writer
+        fast_write_lengths()
         if self.gen is None:
             self.gen = store.new_generation(self.index_dir, self.base)
             if self.base is None:
@@ -279,7 +283,7 @@ class _NewGeneration:
             procs = 1
             self.writer = self.ix.writer(limitmb=POOL_MB, compound=False)
         self.workers = getattr(self.writer, "tasks", [])
-        self.chunk_end = self.added + CHUNK_PER_PROC * procs
+        self.chunk_end = self.added + _chunk(self.adding - self.added, procs)
         return self.writer
 
     def delete(self, pid: str) -> None:
@@ -343,6 +347,18 @@ def _procs(adding: int) -> int:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
         cpus = cpus or os.cpu_count() or 1
     return max(1, cpus)
+
+
+def _chunk(adding: int, procs: int) -> int:
+    """How many of ``adding`` posts the next writer of ``procs`` processes takes.
+
+    Chunks of equal size, none over `CHUNK_PER_PROC` a process: 10,000 posts
+    on 2 CPUs with 4,000 a process were 8,000 and a short tail of 2,000, a
+    second wait for the workers to finish their segments.
+    """
+    per_chunk = CHUNK_PER_PROC * procs
+    chunks = max(1, -(-adding // per_chunk))
+    return -(-adding // chunks)
 
 
 def _fork_option() -> dict | None:
