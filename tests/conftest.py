@@ -13,13 +13,13 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
+from searchkit.cli.main import cli
+
 # In CI the property tests draw the same examples every run (a failure there is
 # reproducible from its log); elsewhere they explore new ones each time.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from searchkit.cli.main import cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
