@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO
-from tag_site import _write, make_site
-from test_review import git
+from tag_site import _write, git, make_site
 
 WORKFLOW = REPO / "docs" / "examples" / "tag-review.yml"
 GITHUB = {"github.base_ref": "main", "github.event.pull_request.number": "7",

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from tag_site import make_site
-from test_review import GIT, git
+from tag_site import GIT, git, make_site
 
 from searchkit.tagging.workflow import train
 
