@@ -168,7 +168,10 @@ def fast_write_lengths() -> None:
         return
     from whoosh.codec import whoosh3
 
-    stock = whoosh3.W3PerDocReader.doc_field_length_reader
+    stock = getattr(whoosh3.W3PerDocReader, "doc_field_length_reader", None)
+    if stock is None:  # whoosh 2.7 writes lengths another way: nothing to speed up
+        _PATCHED_WRITE_LENGTHS = True
+        return
 
     def doc_field_length_reader(self, fieldname, default=0):
         try:

@@ -91,6 +91,8 @@ def test_top_collector_hooks_exist_and_order_ties_by_path(tmp_path):
 def test_fast_write_lengths_reads_what_whoosh_reads(index):
     from whoosh.codec import whoosh3
 
+    if not hasattr(whoosh3.W3PerDocReader, "doc_field_length_reader"):
+        pytest.skip("this Whoosh (2.7) writes lengths without doc_field_length_reader")
     wi.fast_write_lengths()
     patched = whoosh3.W3PerDocReader.doc_field_length_reader
     assert patched.__module__ == wi.__name__  # else the writer takes the slow path
