@@ -20,6 +20,14 @@ DRIVER = Path(__file__).resolve().parent / "js" / "client.mjs"
 NODE = shutil.which("node")
 
 
+def content_with_xss(work: Path) -> Path:
+    """The shipped sample posts plus the XSS fixtures, copied under ``work``."""
+    content = work / "content"
+    shutil.copytree(CONTENT, content)
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "xss", content / "xss")
+    return content
+
+
 def build_export(content: Path, work: Path, *, demo: bool = False, **cfg) -> tuple[Config, Path]:
     """Index ``content`` into ``work/index`` and export it to ``work/out``."""
     config = Config(content=content, index=work / "index", **cfg)

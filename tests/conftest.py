@@ -25,19 +25,21 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
 
 
+def copy_fixture(name: str, dest: Path) -> Path:
+    """A copy of ``tests/fixtures/NAME`` at ``dest``, for a test to change freely."""
+    shutil.copytree(FIXTURES / name, dest)
+    return dest
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
     """A copy of tests/fixtures/site; its index goes to ``site.parent / 'index'``."""
-    dest = tmp_path / "content"
-    shutil.copytree(FIXTURES / "site", dest)
-    return dest
+    return copy_fixture("site", tmp_path / "content")
 
 
 @pytest.fixture
 def bad_inputs(tmp_path: Path) -> Path:
-    dest = tmp_path / "bad"
-    shutil.copytree(FIXTURES / "bad-inputs", dest)
-    return dest
+    return copy_fixture("bad-inputs", tmp_path / "bad")
 
 
 def run_cli(*args: str, cwd: Path | None = None):

@@ -9,20 +9,18 @@ and a screenshot that is not blank.
 from __future__ import annotations
 
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from _browser import ARTIFACTS, browser, open_page, png_pixels  # noqa: F401 (fixture)
-from _webclient import CONTENT, cli_query
+from _webclient import cli_query, content_with_xss
 
 from searchkit.config import Config
 from searchkit.export.webserve import serving
 from searchkit.export.writer import export_site
 from searchkit.indexing.build import update_index
 
-XSS = Path(__file__).resolve().parent / "fixtures" / "xss"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "search-box.md"
 
 
@@ -37,9 +35,7 @@ def documented_partial() -> str:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     work = tmp_path_factory.mktemp("searchbox")
-    content = work / "content"
-    shutil.copytree(CONTENT, content)
-    shutil.copytree(XSS, content / "xss")
+    content = content_with_xss(work)
     config = Config(content=content, index=work / "index", link_posts_use_external_url=True)
     update_index(config.content, config.index)
     www = work / "public"

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, copy_fixture, run_cli
 
 from searchkit.site.posts import load_posts
 from searchkit.site.siteconfig import discover_site, open_site, tags_taxonomy
@@ -26,16 +26,12 @@ from searchkit.tagging.apply import plan_change
 
 @pytest.fixture
 def hugo(tmp_path: Path) -> Path:
-    dest = tmp_path / "hugo-site"
-    shutil.copytree(FIXTURES / "hugo-site", dest)
-    return dest
+    return copy_fixture("hugo-site", tmp_path / "hugo-site")
 
 
 @pytest.fixture
 def jekyll(tmp_path: Path) -> Path:
-    dest = tmp_path / "jekyll-site"
-    shutil.copytree(FIXTURES / "jekyll-site", dest)
-    return dest
+    return copy_fixture("jekyll-site", tmp_path / "jekyll-site")
 
 
 def posts_of(content, drafts: bool = True) -> dict:

@@ -5,24 +5,17 @@ XSS safety under its Content-Security-Policy. The page mounts the drop-in search
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from _browser import ARTIFACTS, browser, open_page  # noqa: F401 (fixture)
-from _webclient import CONTENT, build_export, cli_query, export_paths, top
+from _webclient import build_export, cli_query, content_with_xss, export_paths, top
 
 from searchkit.export.webserve import serving
-
-XSS = Path(__file__).resolve().parent / "fixtures" / "xss"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     work = tmp_path_factory.mktemp("browser")
-    content = work / "content"
-    shutil.copytree(CONTENT, content)
-    shutil.copytree(XSS, content / "xss")
+    content = content_with_xss(work)
     config, out = build_export(content, work, demo=True, link_posts_use_external_url=True)
     with serving(out) as url:
         yield config, url, export_paths(config)
