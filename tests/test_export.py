@@ -163,6 +163,47 @@ def test_a_second_export_replaces_the_data_and_removes_the_old(tmp_path, monkeyp
     assert [p.name for p in out.glob("data-*")] == [second["data"]]
 
 
+def _export_data(out: Path) -> dict[str, bytes]:
+    meta = json.loads((out / "searchkit.json").read_text())
+    del meta["generated"]
+    files = {"searchkit.json": json.dumps(meta).encode()}
+    data = out / meta.get("data", "none")
+    files.update({p.relative_to(data).as_posix(): p.read_bytes() for p in data.rglob("*.json")})
+    return files
+
+
+def test_export_of_an_index_updated_in_place_equals_a_rebuild_and_workers_change_nothing(
+    tmp_path, monkeypatch
+):
+    from searchkit.indexing import build
+
+    monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    monkeypatch.setattr(export_mod, "SHARD_BYTES", 3000)
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    config = Config(content=content, index=tmp_path / "index")
+    build.update_index(config.content, config.index)
+    # Changed, removed and drafted posts: the index keeps deleted copies.
+    posts = sorted(content.rglob("*.md"))
+    posts[0].unlink()
+    text = posts[1].read_text()
+    posts[1].write_text(text.replace("title: ", "title: Gitops gitops reworked ", 1))
+    drafted = next(p for p in posts[2:] if "\ndraft: false\n" in p.read_text())
+    drafted.write_text(drafted.read_text().replace("\ndraft: false\n", "\ndraft: true\n"))
+    build.update_index(config.content, config.index)
+    monkeypatch.setenv("SEARCHKIT_PROCS", "1")
+    export_site(config, tmp_path / "in-place")
+    monkeypatch.setattr(build, "PARALLEL_MIN_POSTS", 1)  # forked workers score the terms
+    monkeypatch.setenv("SEARCHKIT_PROCS", "2")
+    export_site(config, tmp_path / "in-place-2")
+    rebuilt = Config(content=content, index=tmp_path / "index2")
+    build.update_index(rebuilt.content, rebuilt.index)
+    export_site(rebuilt, tmp_path / "rebuilt")
+    first = _export_data(tmp_path / "in-place")
+    assert json.loads(first["searchkit.json"])["posts"] == 47
+    assert first == _export_data(tmp_path / "in-place-2") == _export_data(tmp_path / "rebuilt")
+
+
 def test_a_failed_export_leaves_the_previous_one_intact(tmp_path, monkeypatch):
     config, out = build_export(CONTENT, tmp_path)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from whoosh import query as Q
 from whoosh.support.charset import accent_map
 
 from searchkit import schema as S
 from searchkit.errors import ExportError
-from searchkit.site.posts import Post
 
 from .packing import deltas, pack
 
@@ -128,7 +128,14 @@ def combination_rule(whoosh_schema) -> dict:
 
 
 def iter_terms(
-    searcher, doc_ids: dict[int, int], top: int = 0, lead_top: int = 0, idf: bool = False
+    searcher,
+    doc_ids: dict[int, int],
+    top: int = 0,
+    lead_top: int = 0,
+    idf: bool = False,
+    *,
+    index_dir: Path | None = None,
+    workers: int = 1,
 ) -> Iterator[TermEntry]:
     """Every term of the text fields with its packed postings, in code point order.
 
@@ -139,71 +146,190 @@ def iter_terms(
     query of several words usually have them). With ``idf`` (the long-query
     rule), `TermEntry.idf` is the term's quantised idf, as `coord.WordsOr`
     computes it.
-    Impacts are ``scorer._score(weight, length)`` of the searcher's own
-    `WeightedBM25F` scorer, the function `searchkit query` calls per match,
-    fed with the same term weights and field lengths (tests check equality).
-    """
-    reader = searcher.reader()
-    fields = S.TEXT_FIELD_NAMES
-    field_terms = {name: set(reader.field_terms(name)) for name in fields}
-    lengths = {name: {d: searcher.doc_field_length(d, name, 1) for d in doc_ids} for name in fields}
-    weighting = searcher.weighting
-    # One pass over each posting list, decoding both values (what items_as does).
-    decoders = {
-        name: (searcher.schema[name].format.decoder("weight"),
-               searcher.schema[name].format.decoder("positions"))
-        for name in fields
-    }  # fmt: skip
-    scale = S.SCORE_SCALE
-    word_stats = None
-    if getattr(weighting, "true_bm25f", False):
-        from searchkit.search.scoring import WordStats, quantize
 
-        word_stats = WordStats.of(searcher, weighting)
-    lead = fields.index(max(fields, key=S.FIELD_WEIGHTS.__getitem__))
-    for term in sorted(set().union(*field_terms.values())):
-        impacts: dict[int, int] = {}
-        positions: dict[int, list] = {}
-        for fi, name in enumerate(fields):
-            if term not in field_terms[name]:
-                continue
-            scorer = weighting.scorer(searcher, name, term)
-            length = lengths[name]
-            weight_of, positions_of = decoders[name]
-            for docnum, value in reader.postings(name, term).all_items():
-                eid = doc_ids.get(docnum)
-                if eid is None:
-                    continue  # a draft or a deleted post
-                poss = positions_of(value)
-                score = scorer._score(weight_of(value), length[docnum])
-                k = round(score * scale)
-                if k != score * scale:
-                    raise ExportError(f"score {score} of {term!r} is not quantised")
-                impacts[eid] = impacts.get(eid, 0) + k
-                positions.setdefault(eid, []).append((fi, poss))
-        if not impacts:
-            continue  # only in drafts
-        if word_stats is not None:
-            # True BM25F: one saturated number per (word, post), the very
-            # function `wordterm.WordTerm` scores with in `searchkit query`.
-            for docnum, score in word_stats.impacts(searcher, term).items():
-                eid = doc_ids.get(docnum)
-                if eid is not None:
-                    k = round(score * scale)
-                    if k != score * scale:
-                        raise ExportError(f"score {score} of {term!r} is not quantised")
-                    impacts[eid] = k
-        ids = sorted(impacts)
-        post = pack(
-            n for pair in zip(deltas(ids), (impacts[i] for i in ids), strict=True) for n in pair
-        )
-        ranked = sorted(ids, key=lambda i: (-impacts[i], i))
-        in_lead = [i for i in ranked if any(f == lead for f, _ in positions[i])][:lead_top]
-        best = sorted({*ranked[:top], *in_lead})
-        entry = TermEntry(term, post, _pack_positions(ids, positions), best, len(ids))
-        if idf and word_stats is not None:
-            entry.idf = round(quantize(word_stats.idf(term)) * scale)
-        yield entry
+    Each posting list is read once, segment by segment, and scored with the
+    functions `searchkit query` scores with (`scoring.bm25f_impact` and the
+    same `WordStats`, or `WeightedBM25F`'s per-field scorer), fed the same
+    term frequencies and field lengths, adding the same floats in the same
+    order: the client's impacts are the CLI's to the last bit (tests check).
+    With ``workers`` > 1, forked processes score batches of terms, each on
+    the index at ``index_dir`` (the generation ``searcher`` reads), opened anew.
+    """
+    scorer = _TermScorer(searcher, doc_ids, top, lead_top, idf)
+    batches = scorer.batches(workers)
+    if workers <= 1 or len(batches) < 2 or index_dir is None or not _can_fork():
+        for batch in batches:
+            yield from scorer.entries(batch)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    args = (str(index_dir), doc_ids, top, lead_top, idf)
+    with ctx.Pool(workers, initializer=_start_worker, initargs=args) as pool:
+        for entries in pool.imap(_worker_entries, batches):
+            yield from entries
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+_WORKER: _TermScorer | None = None
+
+
+def _start_worker(index_dir: str, doc_ids, top: int, lead_top: int, idf: bool) -> None:
+    global _WORKER
+    from searchkit.indexing.safe_pickle import open_index
+    from searchkit.search.scoring import default_weighting
+
+    searcher = open_index(Path(index_dir)).searcher(weighting=default_weighting())
+    _WORKER = _TermScorer(searcher, doc_ids, top, lead_top, idf)
+
+
+def _worker_entries(terms: list[str]) -> list[TermEntry]:
+    assert _WORKER is not None
+    return list(_WORKER.entries(terms))
+
+
+class _TermScorer:
+    """Scores and packs the postings of terms, on one searcher (see `iter_terms`)."""
+
+    def __init__(self, searcher, doc_ids: dict[int, int], top: int, lead_top: int, idf: bool):
+        from searchkit.search.scoring import WordStats
+
+        self.searcher, self.doc_ids = searcher, doc_ids
+        self.top, self.lead_top, self.want_idf = top, lead_top, idf
+        self.fields = fields = S.TEXT_FIELD_NAMES
+        self.weighting = searcher.weighting
+        true_bm25f = getattr(self.weighting, "true_bm25f", False)
+        self.stats = WordStats.of(searcher, self.weighting) if true_bm25f else None
+        if self.stats is not None and self.stats.fields != fields:
+            raise ExportError(f"the scorer adds the fields as {self.stats.fields}, not {fields}")
+        leaves = _leaves(searcher.reader())
+        self.leaves = [(leaf, base, _Leaf(leaf, fields)) for leaf, base in leaves]
+        self.lead = fields.index(max(fields, key=S.FIELD_WEIGHTS.__getitem__))
+
+    def batches(self, workers: int) -> list[list[str]]:
+        """Every term in code point order, in batches of about equal work."""
+        terms: dict[str, int] = {}
+        for _, _, lf in self.leaves:
+            for name in self.fields:
+                for term, df in lf.terms[name].items():
+                    terms[term] = terms.get(term, 0) + df + 4  # + per-term overhead
+        if workers <= 1:
+            return [sorted(terms)]
+        per_batch = sum(terms.values()) / (workers * 16) + 1
+        out: list[list[str]] = [[]]
+        work = 0
+        for term in sorted(terms):
+            if work >= per_batch:
+                out.append([])
+                work = 0
+            out[-1].append(term)
+            work += terms[term]
+        return out
+
+    def entries(self, terms: list[str]) -> Iterator[TermEntry]:
+        from searchkit.search.scoring import bm25f_impact, quantize, robertson_idf
+
+        fields, doc_ids, stats = self.fields, self.doc_ids, self.stats
+        scale, lead = S.SCORE_SCALE, self.lead
+        for term in terms:
+            # docnum -> per field: (field index, term frequency, length, positions)
+            found: dict[int, list] = {}
+            for fi, name in enumerate(fields):
+                for leaf, base, lf in self.leaves:
+                    if term not in lf.terms[name]:
+                        continue
+                    length = lf.lengths[name]
+                    weight_of, positions_of = lf.decoders[name]
+                    gone = lf.deleted
+                    for docnum, value in leaf.postings(name, term).all_items():
+                        if docnum in gone:
+                            continue
+                        found.setdefault(base + docnum, []).append(
+                            (fi, weight_of(value), length(docnum), positions_of(value))
+                        )
+            live = [d for d in found if d in doc_ids]
+            if not live:
+                continue  # only in drafts
+            impacts: dict[int, int] = {}
+            if stats is not None:
+                word_idf = robertson_idf(len(found), stats.n)  # df: live posts, drafts too
+                w, b, k1, avg = stats.weights, stats.B, stats.K1, stats.avglen
+                for d in live:
+                    parts = [(w[fields[f]], b, tf, ln, avg[fields[f]]) for f, tf, ln, _ in found[d]]
+                    impacts[doc_ids[d]] = _quantised(bm25f_impact(word_idf, parts, k1), term, scale)
+            else:
+                scorers = {
+                    fi: self.weighting.scorer(self.searcher, fields[fi], term)
+                    for d in live
+                    for fi, *_ in found[d]
+                }
+                for d in live:
+                    impacts[doc_ids[d]] = sum(
+                        _quantised(scorers[fi]._score(tf, ln), term, scale)
+                        for fi, tf, ln, _ in found[d]
+                    )
+            ids = sorted(impacts)
+            by_id = {doc_ids[d]: found[d] for d in live}
+            post = pack(
+                n for pair in zip(deltas(ids), (impacts[i] for i in ids), strict=True) for n in pair
+            )
+            ranked = sorted(ids, key=lambda i: (-impacts[i], i))
+            in_lead = [i for i in ranked if by_id[i][0][0] == lead][: self.lead_top]
+            best = sorted({*ranked[: self.top], *in_lead})
+            positions = {i: [(fi, poss) for fi, _, _, poss in by_id[i]] for i in ids}
+            entry = TermEntry(term, post, _pack_positions(ids, positions), best, len(ids))
+            if self.want_idf and stats is not None:
+                entry.idf = round(quantize(word_idf) * scale)
+            yield entry
+
+
+def _quantised(score: float, term: str, scale: int) -> int:
+    k = round(score * scale)
+    if k != score * scale:
+        raise ExportError(f"score {score} of {term!r} is not quantised")
+    return k
+
+
+class _Leaf:
+    """One segment's terms, deleted posts, field lengths and posting decoders per field."""
+
+    def __init__(self, leaf, fields: tuple[str, ...]):
+        from searchkit.whoosh_internals import field_length_bytes, length_table
+
+        # term -> its number of postings (deleted posts included: a work estimate)
+        self.terms = {
+            name: {
+                leaf.schema[name].from_bytes(text): info.doc_frequency()
+                for text, info in leaf.iter_field(name)
+            }
+            for name in fields
+        }
+        self.deleted: frozenset[int] = frozenset()
+        if leaf.has_deletions():
+            self.deleted = frozenset(range(leaf.doc_count_all())) - frozenset(leaf.all_doc_ids())
+        self.lengths = {}
+        for name in fields:
+            raw = field_length_bytes(leaf, name)
+            if raw is None:
+                self.lengths[name] = lambda d, f=name: leaf.doc_field_length(d, f, 1)
+            else:
+                table = length_table()
+                self.lengths[name] = lambda d, raw=raw, table=table: table[raw[d]]
+        # One pass over each posting list, decoding both values (what items_as does).
+        self.decoders = {
+            name: (leaf.schema[name].format.decoder("weight"),
+                   leaf.schema[name].format.decoder("positions"))
+            for name in fields
+        }  # fmt: skip
+
+
+def _leaves(reader) -> list:
+    return reader.leaf_readers() if not reader.is_atomic() else [(reader, 0)]
 
 
 def _pack_positions(ids: list[int], positions: dict[int, list]) -> str:
@@ -221,10 +347,13 @@ def _pack_positions(ids: list[int], positions: dict[int, list]) -> str:
 _MD_NOISE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[`*_>#]+|<[^>]{0,200}>")
 
 
-def snippet(post: Post) -> str:
-    """A short plain-text excerpt from the first non-empty of `EXCERPT_FIELDS`."""
+def snippet(texts: Mapping[str, str]) -> str:
+    """A short plain-text excerpt from the first non-empty of `EXCERPT_FIELDS`.
+
+    ``texts``: the fields' text as the index stores it (a `Post` gives the same).
+    """
     for name in S.EXCERPT_FIELDS:
-        text = post.text(name)
+        text = texts.get(name) or ""
         if name == "body":  # Markdown; the front-matter fields are plain text
             text = _MD_NOISE.sub(r"\1", text)
         text = " ".join(text.split())

@@ -20,6 +20,7 @@ everything inline in `searchkit.json`.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 import itertools
@@ -35,11 +36,10 @@ from pathlib import Path
 from searchkit import schema as S
 from searchkit.atomic import write_atomic
 from searchkit.config import Config
-from searchkit.errors import ExportError
 from searchkit.indexing import store
+from searchkit.indexing.build import worker_processes
 from searchkit.search.scoring import default_weighting
-from searchkit.site.posts import load_posts
-from searchkit.site.urls import site_post_url
+from searchkit.site.urls import Link, site_url_rule
 
 from .data import (
     ExportDoc,
@@ -123,7 +123,7 @@ class ExportReport:
 
 # Shares of an export's progress bar per phase (a percentage scale): reading
 # the posts, packing the terms' postings, compressing and writing the files.
-_READ, _TERMS, _WRITE = 30, 50, 20
+_READ, _TERMS, _WRITE = 10, 70, 20
 
 
 def export_site(
@@ -142,7 +142,7 @@ def export_site(
     ix = open_index(gen)
     try:
         with ix.searcher(weighting=default_weighting()) as searcher:
-            meta, data = _build(cfg, searcher, tell)
+            meta, data = _build(cfg, searcher, gen, tell)
     finally:
         ix.close()
     report = _write(out, meta, data, demo, tell)
@@ -151,26 +151,34 @@ def export_site(
     return report
 
 
-def _build(cfg: Config, searcher, tell: Progress) -> tuple[dict, dict[str, object]]:
+def _build(cfg: Config, searcher, gen: Path, tell: Progress) -> tuple[dict, dict[str, object]]:
     reader = searcher.reader()
-    whoosh_ids: dict[str, int] = {}
+    stored_of: dict[str, tuple[int, dict]] = {}
     for docnum, stored in reader.iter_docs():
         if not stored.get("draft"):
-            whoosh_ids[stored["path"]] = docnum
-    paths = sorted(whoosh_ids)  # code point order: export ids break ties like the CLI
+            stored_of[stored["path"]] = (docnum, stored)
+    paths = sorted(stored_of)  # code point order: export ids break ties like the CLI
     tell(0, 100)
-    posts = {p.id: p for p in load_posts(cfg.site or cfg.content, drafts=False).posts}
+    doc_ids = {stored_of[p][0]: i for i, p in enumerate(paths)}
+    # Display data from what the index stores, as `searchkit query` shows hits.
+    url_of = site_url_rule(cfg)
+    docs = [_doc(i, stored_of[p][1], url_of) for i, p in enumerate(paths)]
     tell(_READ, 100)
-    if set(posts) != set(paths):
-        raise ExportError("the content changed while exporting; run the export again")
-    doc_ids = {whoosh_ids[p]: i for i, p in enumerate(paths)}
-    docs = [_doc(i, posts[p], cfg) for i, p in enumerate(paths)]
 
     rule = combination_rule(searcher.schema)
     n_terms = len(set().union(*(reader.field_terms(f) for f in S.TEXT_FIELD_NAMES))) or 1
     entries = []
     long_idf = bool(rule.get("longIdf"))
-    for entry in iter_terms(searcher, doc_ids, ROWS_PER_TERM, TITLE_ROWS_PER_TERM, long_idf):
+    terms = iter_terms(
+        searcher,
+        doc_ids,
+        ROWS_PER_TERM,
+        TITLE_ROWS_PER_TERM,
+        long_idf,
+        index_dir=gen,
+        workers=worker_processes(len(docs)),
+    )
+    for entry in terms:
         entries.append(entry)
         if len(entries) % 1000 == 0:
             tell(_READ + _TERMS * len(entries) // n_terms, 100)
@@ -200,18 +208,20 @@ def _build(cfg: Config, searcher, tell: Progress) -> tuple[dict, dict[str, objec
     return meta, _layout(meta, entries, docs)
 
 
-def _doc(i: int, post, cfg: Config) -> ExportDoc:
-    url = site_post_url(post, cfg)
+def _doc(i: int, stored: dict, url_of: Callable[[Link], str]) -> ExportDoc:
+    path, title, kind = stored["path"], stored.get("title", ""), stored.get("post_kind", "")
+    link = {k: stored.get(k) or "" for k in ("url", "external_url", "slug", "local_date")}
+    date = stored.get("date")
     return ExportDoc(
         id=i,
-        path=post.id,
-        url=url,
-        title=post.title,
-        date=post.date,
-        tags=post.tags,
-        source=post.source,
-        kind=post.post_kind,
-        snippet=snippet(post),
+        path=path,
+        url=url_of(Link.stored(path, title, kind, link)),
+        title=title,
+        date=date.replace(tzinfo=dt.UTC) if date else None,
+        tags=[t for t in stored.get("tags", "").split(",") if t],
+        source=stored.get("source", ""),
+        kind=kind,
+        snippet=snippet({name: stored.get(name) or "" for name in S.EXCERPT_FIELDS}),
     )
 
 

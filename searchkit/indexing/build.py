@@ -272,7 +272,7 @@ class _NewGeneration:
         # compound=False: Whoosh opens a compound segment by copying each of
         # its parts out of an mmap into memory (10k posts: 10-35 ms per query
         # process); separate files open in 3-4 ms and are read on demand.
-        procs = _procs(self.adding - self.added)
+        procs = worker_processes(self.adding - self.added)
         fork = _fork_option() if procs > 1 else None
         if fork is not None:
             self.writer = self.ix.writer(
@@ -334,8 +334,8 @@ class _NewGeneration:
                 self.ix.close()
 
 
-def _procs(adding: int) -> int:
-    """How many worker processes to add ``adding`` posts with (1: no workers).
+def worker_processes(adding: int) -> int:
+    """How many worker processes to add (or export) ``adding`` posts with (1: no workers).
 
     ``SEARCHKIT_PROCS`` overrides the CPU count (benchmarks compare with 1).
     """

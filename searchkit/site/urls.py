@@ -9,9 +9,10 @@ gives a post when no permalink is configured.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -100,14 +101,19 @@ def join_url(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
-def site_post_url(post: Post, cfg) -> str:
+def site_post_url(post: Post | Link, cfg) -> str:
     """`post_url` with the site's settings (a `searchkit.config.Config`): the one rule
     the CLI and the export both follow."""
+    return site_url_rule(cfg)(post)
+
+
+def site_url_rule(cfg) -> Callable[[Post | Link], str]:
+    """`site_post_url` for many posts: the site's settings are read once."""
     from .siteconfig import url_settings
 
     base_url, permalink, permalinks = url_settings(cfg)
-    return post_url(
-        post,
+    return functools.partial(
+        post_url,
         base_url=base_url,
         permalink=permalink,
         permalinks=permalinks,
@@ -127,6 +133,21 @@ class Link:
     external_url: str = ""
     fields: dict = field(default_factory=dict)
 
+    @classmethod
+    def stored(cls, path: str, title: str, post_kind: str, link: Mapping[str, str]) -> Link:
+        """From what the index stores of a post: ``link`` holds its ``url``,
+        ``external_url``, ``slug`` and ``local_date`` (ISO, with offset)."""
+        day = link.get("local_date")
+        return cls(
+            id=path,
+            title=title,
+            date=dt.datetime.fromisoformat(day) if day else None,
+            post_kind=post_kind,
+            url=link.get("url") or "",
+            external_url=link.get("external_url") or "",
+            fields={"slug": link["slug"]} if link.get("slug") else {},
+        )
+
 
 def set_hit_urls(hits, cfg) -> None:
     """Give each search hit the URL the export gives its post (`site_post_url`).
@@ -135,16 +156,6 @@ def set_hit_urls(hits, cfg) -> None:
     post file: the settings (base URL, permalinks) can change without a
     reindex, and reading the posts would cost a cold query its parsers.
     """
+    url_of = site_url_rule(cfg)
     for hit in hits:
-        link = hit.link
-        date = dt.datetime.fromisoformat(link["local_date"]) if link.get("local_date") else None
-        post = Link(
-            id=hit.path,
-            title=hit.title,
-            date=date,
-            post_kind=hit.post_kind,
-            url=link.get("url", ""),
-            external_url=link.get("external_url", ""),
-            fields={"slug": link["slug"]} if link.get("slug") else {},
-        )
-        hit.url = site_post_url(post, cfg)
+        hit.url = url_of(Link.stored(hit.path, hit.title, hit.post_kind, hit.link))
