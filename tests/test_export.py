@@ -88,7 +88,8 @@ def test_large_site_is_sharded_and_ranks_like_the_single_file(tmp_path, monkeypa
     shards = meta["shards"]["first"]
     assert len(shards) > 5 and shards == sorted(shards)
     assert len(list((data / "t").glob("*.json"))) == len(shards)
-    assert len(list((data / "p").glob("*.json"))) == len(shards)
+    group = meta["shards"]["posGroup"]
+    assert len(list((data / "p").glob("*.json"))) == -(-len(shards) // group)
     assert len(list((data / "d").glob("*.json"))) == -(-49 // meta["shards"]["chunk"])
     assert (data / "f.json").is_file()
     if NODE:
@@ -113,6 +114,15 @@ def _ids(gaps: list[int]) -> list[int]:
     return out
 
 
+def _fields(codes: list[int], n_fields: int = len(S.TEXT_FIELD_NAMES)) -> set[int]:
+    """The fields of a packed positions list (docs/export-format.md, "Positions")."""
+    out, i = set(), 0
+    while i < len(codes):
+        out.add(codes[i] // 2 % n_fields)
+        i += 1 + codes[i] // 2 // n_fields + 1
+    return out
+
+
 def test_a_shard_carries_the_display_rows_of_its_terms_best_posts(tmp_path, monkeypatch):
     monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
     monkeypatch.setattr(export_mod, "SHARD_BYTES", 3000)  # fewer rows than posts per shard
@@ -125,15 +135,21 @@ def test_a_shard_carries_the_display_rows_of_its_terms_best_posts(tmp_path, monk
             rows[int(f.stem) * chunk + k] = row
     first = meta["shards"]["first"]
     assert len(meta["shards"]["dfBits"]) == len(first) > 1
+    group, titled = meta["shards"]["posGroup"], 0
     for n in range(len(first)):
         shard = json.loads((data / "t" / f"{n}.json").read_text())
+        positions = json.loads((data / "p" / f"{n // group}.json").read_text())["x"][n % group]
         held = _ids(unpack(shard["i"]))
         assert shard["d"] == [rows[i] for i in held]  # the same rows as the chunks
-        for packed in shard["p"]:
+        for packed, where in zip(shard["p"], positions, strict=True):
+            if 0 not in _fields(unpack(where)):
+                continue  # in no title: no rows (visitors type words of titles)
+            titled += 1
             nums = unpack(packed)
             ids = _ids(nums[0::2])
             best = sorted(zip(nums[1::2], ids, strict=True), key=lambda p: (-p[0], p[1]))
             assert {i for _, i in best[: export_mod.ROWS_PER_TERM]} <= set(held)
+    assert titled > 100
     if NODE:
         queries = [["gitops", {"prefix": False}], ["gitops", {"prefix": False, "limit": 49}]]
         got = run_client(out, {"search": queries})

@@ -280,9 +280,13 @@ class _TermScorer:
             )
             ranked = sorted(ids, key=lambda i: (-impacts[i], i))
             in_lead = [i for i in ranked if by_id[i][0][0] == lead][: self.lead_top]
-            best = sorted({*ranked[: self.top], *in_lead})
+            # Only words of some title bring rows: what visitors type is mostly
+            # words they see in titles, and the other words' rows were 60 % of
+            # an export (docs/export-format.md, "Term shard").
+            best = sorted({*ranked[: self.top], *in_lead}) if in_lead else []
             positions = {i: [(fi, poss) for fi, _, _, poss in by_id[i]] for i in ids}
-            entry = TermEntry(term, post, _pack_positions(ids, positions), best, len(ids))
+            packed = _pack_positions(ids, positions, len(fields))
+            entry = TermEntry(term, post, packed, best, len(ids))
             if self.want_idf and stats is not None:
                 entry.idf = round(quantize(word_idf) * scale)
             yield entry
@@ -332,14 +336,20 @@ def _leaves(reader) -> list:
     return reader.leaf_readers() if not reader.is_atomic() else [(reader, 0)]
 
 
-def _pack_positions(ids: list[int], positions: dict[int, list]) -> str:
-    """Per posting: number of fields, then per field: index, count, position gaps."""
+def _pack_positions(ids: list[int], positions: dict[int, list], n_fields: int) -> str:
+    """Per posting, per field holding the term: one code, then the position gaps.
+
+    code = ((count - 1) * n_fields + field) * 2 + (1 if another field follows):
+    one character for a word found once or twice in one field, the usual case.
+    """
     out: list[int] = []
     for i in ids:
         per_field = positions[i]
-        out.append(len(per_field))
-        for fi, poss in per_field:
-            out.extend((fi, len(poss)))
+        last = len(per_field) - 1
+        for k, (fi, poss) in enumerate(per_field):
+            if not poss:
+                raise ExportError(f"a posting of post {i} has no positions")
+            out.append(((len(poss) - 1) * n_fields + fi) * 2 + (k < last))
             out.extend(deltas(poss))
     return pack(out)
 

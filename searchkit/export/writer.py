@@ -53,7 +53,7 @@ from .packing import deltas, pack
 
 Progress = Callable[[int, int], None]
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 META = "searchkit.json"
 CLIENT = "searchkit.js"
 UI_FILES = ("searchkit-ui.js", "searchkit-ui.css")
@@ -78,6 +78,10 @@ TITLE_ROWS_PER_TERM = 50
 # and faster than a metadata file plus shards: the 51 sample posts make an
 # 80 kB file, 35 kB gzip, fetched in one request.
 SINGLE_FILE_BYTES = 120_000
+# Term shards whose positions share one file: positions are fetched for
+# "quoted phrases" only, so fewer, larger files cost little (a phrase's words
+# fetch about 4 shards' positions, ~25 kB raw at 10,000 posts).
+POSITION_GROUP = 4
 # Posts per display-data file, for the hits whose rows are not in the shards
 # a query fetched (and for date-sorted and word-less queries); larger chunks
 # mean more bytes per hit, since hits are rarely neighbours in path order.
@@ -234,7 +238,7 @@ def _shard(entries: list[TermEntry], rows: list[list] | None = None) -> tuple[di
         ids = sorted({i for e in entries for i in e.top})
         terms["i"] = pack(deltas(ids))
         terms["d"] = [rows[i] for i in ids]
-    return terms, {"x": [e.positions for e in entries]}
+    return terms, [e.positions for e in entries]
 
 
 def _filters(docs: list[ExportDoc]) -> dict:
@@ -267,7 +271,7 @@ def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict
         terms, positions = _shard(entries)
         meta["inline"] = {
             "t": terms,
-            "x": positions,
+            "x": {"x": [positions]},
             "d": [d.to_json() for d in docs],
             "f": _filters(docs),
         }
@@ -276,7 +280,9 @@ def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict
     files: dict[str, object] = {}
     shards = _cut_shards(entries, [len(_dumps(r)) + 1 for r in rows])
     for n, batch in enumerate(shards):
-        files[f"t/{n}.json"], files[f"p/{n}.json"] = _shard(batch, rows)
+        files[f"t/{n}.json"], positions = _shard(batch, rows)
+        group = files.setdefault(f"p/{n // POSITION_GROUP}.json", {"x": []})
+        group["x"].append(positions)
     for n in range(0, len(docs), DOC_CHUNK):
         files[f"d/{n // DOC_CHUNK}.json"] = rows[n : n + DOC_CHUNK]
     files["f.json"] = _filters(docs)
@@ -286,6 +292,7 @@ def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict
         # type-ahead can pick the shards of a prefix's most frequent words.
         "dfBits": pack(min(31, max(e.df for e in batch).bit_length()) for batch in shards),
         "chunk": DOC_CHUNK,
+        "posGroup": POSITION_GROUP,
     }
     return files
 

@@ -10,7 +10,7 @@
 // One file on purpose: a second module would cost the first query another
 // round trip (imports are only discovered once the importer is parsed).
 
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 // ---------------------------------------------------------------- packing
 
@@ -485,20 +485,23 @@ export class SearchIndex {
   }
 
   async _positions(list) {
-    const shard = await this._get(`p/${list.shard}.json`);
+    const group = this.meta.shards ? this.meta.shards.posGroup : 1;
+    const file = await this._get(`p/${Math.floor(list.shard / group)}.json`);
     if (!list.positions) {
-      const nums = unpack(shard.x[list.pos]);
+      const nums = unpack(file.x[list.shard % group][list.pos]);
+      const nf = this.ranking.fields.length;
       const per = new Map();
       let i = 0;
       for (const id of list.ids) {
-        const nf = nums[i++];
         const fields = new Map();
-        for (let f = 0; f < nf; f++) {
-          const field = nums[i++];
-          const count = nums[i++];
-          const poss = undelta(nums.slice(i, i + count));
+        let more = 1;
+        while (more) {
+          const code = nums[i++];
+          more = code % 2;
+          const field = Math.floor(code / 2) % nf;
+          const count = Math.floor(code / 2 / nf) + 1;
+          fields.set(field, new Set(undelta(nums.slice(i, i + count))));
           i += count;
-          fields.set(field, new Set(poss));
         }
         per.set(id, fields);
       }
