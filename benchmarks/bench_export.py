@@ -73,6 +73,8 @@ function fetched() {
     bytes: fresh.reduce((n, e) => n + e.encodedBodySize, 0),
     raw: fresh.reduce((n, e) => n + e.decodedBodySize, 0),
     files: fresh.length,
+    // display chunks: hits whose rows no fetched shard carried (a second round trip)
+    chunks: fresh.filter((e) => e.name.includes("/d/")).length,
   };
 }
 const texts = new Map();  // every response, to replay the client's work without the network
@@ -216,6 +218,9 @@ def main() -> None:
               f"max {max(kb):.1f} kB gzip (raw median {statistics.median(raw):.1f} kB, "
               f"max {max(raw):.1f} kB); time median {statistics.median(ms):.1f} ms, "
               f"max {max(ms):.1f} ms")  # fmt: skip
+        second = sum(1 for r in later if r["chunks"])
+        print(f"later queries needing display chunks (a second round trip): {second} of "
+              f"{len(later)}")  # fmt: skip
         wms = [r["ms"] for r in warm]
         print(f"repeated queries (shards cached): median {statistics.median(wms):.1f} ms, "
               f"max {max(wms):.1f} ms")  # fmt: skip

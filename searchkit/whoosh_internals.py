@@ -32,12 +32,17 @@ def cancel_workers(writer) -> None:
     none is still writing into the folder the cancel removes.
     """
     try:
-        for task in getattr(writer, "tasks", ()):
-            if task.is_alive():
-                task.terminate()
-            task.join(5)
+        end_workers(writer)
     finally:
         writer.cancel()
+
+
+def end_workers(writer) -> None:
+    """End the worker processes of a multi-process writer (``MpWriter.tasks``)."""
+    for task in getattr(writer, "tasks", ()):
+        if task.is_alive():
+            task.terminate()
+        task.join(5)
 
 
 def start_workers(writer, procs: int) -> None:

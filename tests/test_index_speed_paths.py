@@ -132,6 +132,41 @@ def test_chunked_build_ranks_exactly_like_one_writer(tmp_path, monkeypatch, proc
     assert _results(tmp_path / "one") == _results(tmp_path / "chunked")
 
 
+@pytest.mark.parametrize("procs", ["1", "2"])
+def test_a_chunk_commit_that_fails_leaves_the_previous_index(tmp_path, monkeypatch, procs):
+    # Chunks commit in a thread while posts are still read; its error must
+    # reach the caller, and the live index must stay as it was.
+    content = _site(tmp_path, 60)
+    index = tmp_path / "index"
+    update_index(content, index)
+    before = _results(index)
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_POSTS", 10)
+    monkeypatch.setattr(indexer, "CHUNK_PER_PROC", 10)
+    monkeypatch.setenv("SEARCHKIT_PROCS", procs)
+    from whoosh import writing
+
+    real = writing.SegmentWriter.commit
+
+    def failing(self, *args, merge=True, **kw):
+        if merge is False:
+            raise OSError(28, "No space left on device")
+        return real(self, *args, merge=merge, **kw)
+
+    monkeypatch.setattr(writing.SegmentWriter, "commit", failing)
+    if procs == "2":
+        from whoosh import multiproc
+
+        monkeypatch.setattr(multiproc.MpWriter, "commit", failing)
+    with pytest.raises(OSError, match="No space left"):
+        update_index(content, index, rebuild=True)
+    live = store.current_generation(index)
+    assert _results(index) == before
+    monkeypatch.undo()
+    assert update_index(content, index).unchanged == 60
+    assert store.current_generation(index) == live  # the failed one is removed
+    assert [p.name for p in index.glob("gen-*")] == [live.name]
+
+
 def test_stamp_answers_freshness_and_any_edit_voids_it(tmp_path):
     content = _site(tmp_path, 5)
     index = tmp_path / "index"

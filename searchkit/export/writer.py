@@ -7,7 +7,7 @@ Layout of an export folder (format in docs/export-format.md)::
     searchkit-ui.js/.css  the drop-in search box built on it (docs/search-box.md)
     data-<hash>/t/N.json  term shards: packed postings with precomputed impacts,
                           and the display rows of each term's best posts
-    data-<hash>/p/N.json  positions of the same terms (fetched for phrases only)
+    data-<hash>/p/G.json  positions of the terms of POSITION_GROUP shards (for phrases only)
     data-<hash>/d/N.json  display data, a few posts per file
     data-<hash>/f.json    dates and tag lists, for filters and date sorting
     index.html, searchkit-demo.css, searchkit-demo.js   with --demo

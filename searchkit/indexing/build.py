@@ -7,8 +7,11 @@ deleted posts, and writes the result as a new generation (see `store`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +28,12 @@ from searchkit.site.posts import (
     skipped_summary,
 )
 from searchkit.site.siteconfig import Site, open_site
-from searchkit.whoosh_internals import cancel_workers, fast_write_lengths, start_workers
+from searchkit.whoosh_internals import (
+    cancel_workers,
+    end_workers,
+    fast_write_lengths,
+    start_workers,
+)
 
 from . import store
 
@@ -148,6 +156,7 @@ def _update_locked(site: Site, index_dir, rebuild, progress, on_start) -> IndexR
     # worker processes index while this one reads and parses: reading 10,000
     # posts takes this process ~9 s CPU, which no longer delays the workers.
     new = _NewGeneration(index_dir, base, adding=len(todo), progress=progress)
+    adds = 0
     try:
         for pid in removed:
             if not old_entries[pid].error:
@@ -182,7 +191,8 @@ def _update_locked(site: Site, index_dir, rebuild, progress, on_start) -> IndexR
             else:
                 report.indexed += 1
             new.add(post)
-            if new.added == len(todo) // 2 + 1:
+            adds += 1
+            if adds == len(todo) // 2 + 1:
                 store.crash_point("adding")
         report.removed = sum(1 for pid in removed if not old_entries[pid].error)
         for pid, entry in sorted(manifest.entries.items()):
@@ -238,7 +248,10 @@ class _NewGeneration:
 
     After each chunk of posts (`_chunk`: at most `CHUNK_PER_PROC` a process)
     the writer commits (no merge) and a new one starts, so that no posting
-    pool outgrows `POOL_MB`.
+    pool outgrows `POOL_MB`. That commit runs in a thread: while the worker
+    processes finish their segments, this process goes on reading posts,
+    which wait in a queue for the next writer (at 50,000 posts the workers'
+    four mid-build finishes had kept it idle).
     """
 
     def __init__(self, index_dir: Path, base: Path | None, adding: int, progress=None):
@@ -250,6 +263,10 @@ class _NewGeneration:
         self.workers: list = []
         self.added = 0
         self.chunk_end = 0  # commit the writer when `added` reaches this
+        self._queue: deque[tuple[str, object]] = deque()  # ("add", doc) / ("delete", path)
+        self._committing: threading.Thread | None = None
+        self._commit_error: BaseException | None = None
+        self._committing_writer = None
 
     @property
     def opened(self) -> bool:
@@ -287,32 +304,78 @@ class _NewGeneration:
         return self.writer
 
     def delete(self, pid: str) -> None:
-        self._writer().delete_by_term("path", pid)
+        self._queue.append(("delete", pid))
+        self._pump()
 
     def add(self, post: Post) -> None:
-        self._writer().add_document(**document(post))
-        self.added += 1
-        if self.added % 100 == 0 and any(w.exitcode not in (None, 0) for w in self.workers):
-            raise SearchkitError("an indexing worker process failed; the index is unchanged")
-        if self.added >= self.chunk_end and self.added < self.adding:
-            self._commit_writer(merge=False)
+        self._queue.append(("add", document(post)))
+        self._pump()
+
+    def _pump(self, wait: bool = False) -> None:
+        """Hand queued changes to a writer, unless a chunk's commit still runs."""
+        while self._queue:
+            if self._committing is not None:
+                if not wait and self._committing.is_alive():
+                    return
+                self._join_commit()
+            kind, item = self._queue.popleft()
+            if kind == "delete":
+                self._writer().delete_by_term("path", item)
+                continue
+            self._writer().add_document(**item)
+            self.added += 1
+            if self.added % 100 == 0 and any(w.exitcode not in (None, 0) for w in self.workers):
+                raise SearchkitError("an indexing worker process failed; the index is unchanged")
+            if self.added >= self.chunk_end and self.added < self.adding:
+                self._start_commit()
 
     def skipped(self, n: int) -> None:
         """Posts read that need no indexing: their second unit of progress is done."""
         if self.progress:
             self.progress(n)
 
-    def _commit_writer(self, merge: bool) -> None:
+    def _start_commit(self) -> None:
         writer, self.writer, self.workers = self.writer, None, []
-        writer.commit(merge=merge)
+        self._committing_writer = writer
+
+        def run() -> None:
+            try:
+                writer.commit(merge=False)
+            except BaseException as exc:  # re-raised by the main thread
+                self._commit_error = exc
+                with contextlib.suppress(Exception):
+                    cancel_workers(writer)  # closes its files
+
+        self._committing = threading.Thread(target=run, name="searchkit-commit", daemon=True)
+        self._committing.start()
+
+    def _join_commit(self) -> None:
+        thread, self._committing = self._committing, None
+        if thread is None:
+            return
+        thread.join()
+        self._committing_writer = None
+        error, self._commit_error = self._commit_error, None
+        if error is not None:
+            raise error
+        self._committed()
+
+    def _committed(self) -> None:
         # The commit waits for the worker processes and merges their
         # segments: most of a rebuild's time after the last post is read.
         if self.progress and self.added > self.committed:
             self.progress(self.added - self.committed)
         self.committed = self.added
 
+    def _commit_writer(self, merge: bool) -> None:
+        writer, self.writer, self.workers = self.writer, None, []
+        writer.commit(merge=merge)
+        self._committed()
+
     def commit(self, manifest: store.Manifest) -> None:
         """Write the generation (even an empty first one) and make it live."""
+        self._pump(wait=True)
+        self._join_commit()
         self._writer()
         try:
             self._commit_writer(merge=self.base is not None)
@@ -326,10 +389,15 @@ class _NewGeneration:
 
     def cancel(self) -> None:
         try:
+            if self._committing is not None:
+                # Its commit then ends without their segments, in a generation
+                # that is never published (and removed by the next run).
+                end_workers(self._committing_writer)
+                self._committing.join(30)
             if self.writer is not None:
                 cancel_workers(self.writer)
         finally:
-            self.writer = None
+            self.writer = self._committing = self._committing_writer = None
             if self.ix is not None:
                 self.ix.close()
 
