@@ -134,6 +134,7 @@ def iter_terms(
     lead_top: int = 0,
     idf: bool = False,
     *,
+    common: int = 0,
     index_dir: Path | None = None,
     workers: int = 1,
 ) -> Iterator[TermEntry]:
@@ -143,7 +144,9 @@ def iter_terms(
     `TermEntry.top` names the term's ``top`` highest-impact posts (ties by id:
     a one-word query's first page) and its ``lead_top`` highest-impact posts
     with the term in the most weighted field, the title (where the hits of a
-    query of several words usually have them). With ``idf`` (the long-query
+    query of several words usually have them). Words in no title have no
+    ``top`` posts unless they are in at least ``common`` posts (0: all have).
+    With ``idf`` (the long-query
     rule), `TermEntry.idf` is the term's quantised idf, as `coord.WordsOr`
     computes it.
 
@@ -155,7 +158,7 @@ def iter_terms(
     With ``workers`` > 1, forked processes score batches of terms, each on
     the index at ``index_dir`` (the generation ``searcher`` reads), opened anew.
     """
-    scorer = _TermScorer(searcher, doc_ids, top, lead_top, idf)
+    scorer = _TermScorer(searcher, doc_ids, top, lead_top, idf, common)
     batches = scorer.batches(workers)
     if workers <= 1 or len(batches) < 2 or index_dir is None or not _can_fork():
         for batch in batches:
@@ -164,7 +167,7 @@ def iter_terms(
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
-    args = (str(index_dir), doc_ids, top, lead_top, idf)
+    args = (str(index_dir), doc_ids, top, lead_top, idf, common)
     with ctx.Pool(workers, initializer=_start_worker, initargs=args) as pool:
         for entries in pool.imap(_worker_entries, batches):
             yield from entries
@@ -179,13 +182,13 @@ def _can_fork() -> bool:
 _WORKER: _TermScorer | None = None
 
 
-def _start_worker(index_dir: str, doc_ids, top: int, lead_top: int, idf: bool) -> None:
+def _start_worker(index_dir: str, doc_ids, top: int, lead_top: int, idf: bool, common: int) -> None:
     global _WORKER
     from searchkit.indexing.safe_pickle import open_index
     from searchkit.search.scoring import default_weighting
 
     searcher = open_index(Path(index_dir)).searcher(weighting=default_weighting())
-    _WORKER = _TermScorer(searcher, doc_ids, top, lead_top, idf)
+    _WORKER = _TermScorer(searcher, doc_ids, top, lead_top, idf, common)
 
 
 def _worker_entries(terms: list[str]) -> list[TermEntry]:
@@ -196,11 +199,13 @@ def _worker_entries(terms: list[str]) -> list[TermEntry]:
 class _TermScorer:
     """Scores and packs the postings of terms, on one searcher (see `iter_terms`)."""
 
-    def __init__(self, searcher, doc_ids: dict[int, int], top: int, lead_top: int, idf: bool):
+    def __init__(
+        self, searcher, doc_ids: dict[int, int], top: int, lead_top: int, idf: bool, common: int
+    ):
         from searchkit.search.scoring import WordStats
 
         self.searcher, self.doc_ids = searcher, doc_ids
-        self.top, self.lead_top, self.want_idf = top, lead_top, idf
+        self.top, self.lead_top, self.want_idf, self.common = top, lead_top, idf, common
         self.fields = fields = S.TEXT_FIELD_NAMES
         self.weighting = searcher.weighting
         true_bm25f = getattr(self.weighting, "true_bm25f", False)
@@ -280,10 +285,11 @@ class _TermScorer:
             )
             ranked = sorted(ids, key=lambda i: (-impacts[i], i))
             in_lead = [i for i in ranked if by_id[i][0][0] == lead][: self.lead_top]
-            # Only words of some title bring rows: what visitors type is mostly
-            # words they see in titles, and the other words' rows were 60 % of
-            # an export (docs/export-format.md, "Term shard").
-            best = sorted({*ranked[: self.top], *in_lead}) if in_lead else []
+            # Only words of some title (or common words) bring rows: what
+            # visitors type is mostly words they see in titles, and the other
+            # words' rows were 45 % of an export (docs/export-format.md).
+            rows = in_lead or len(ids) >= self.common
+            best = sorted({*ranked[: self.top], *in_lead}) if rows else []
             positions = {i: [(fi, poss) for fi, _, _, poss in by_id[i]] for i in ids}
             packed = _pack_positions(ids, positions, len(fields))
             entry = TermEntry(term, post, packed, best, len(ids))
