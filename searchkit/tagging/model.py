@@ -138,7 +138,7 @@ class TagModel:
         scores = meta_scores(self.trees, F, candidates(F, L))[0]
         surface = _surface_forms(post)
         have = {t.casefold() for t in post.tags}
-        cut = self.tag_thresholds if threshold is None else np.full(len(self.tags), threshold)
+        cut = self.cutoffs(threshold)
         out: list[Suggestion] = []
         for j in np.argsort(-scores, kind="stable"):
             if len(out) >= limit:
@@ -149,6 +149,13 @@ class TagModel:
             why = self.reasons(counts, int(j), L[0, j], surface, n_reasons)
             out.append(Suggestion(self.tags[j], float(scores[j]), why, present))
         return out
+
+    def cutoffs(self, threshold: float | None = None) -> np.ndarray:
+        """The score each tag needs to be suggested: the thresholds tuned at training
+        (stored per tag), or ``threshold`` for every tag when given."""
+        if threshold is None:
+            return np.asarray(self.tag_thresholds, np.float64)
+        return np.full(len(self.tags), float(threshold))
 
     def reasons(
         self, counts: Counter, j: int, lex: np.ndarray, surface: dict[str, str], n: int = 3
