@@ -248,6 +248,20 @@ def tune_threshold(scores: np.ndarray, Y: np.ndarray, target: float = PRECISION_
     return float(THRESHOLD_GRID[-1])
 
 
+def tuning_scores(
+    trees: dict[str, np.ndarray], F: np.ndarray, Y: np.ndarray, C: np.ndarray,
+    copies: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Scores and tags the threshold is tuned on: the trees' scores of the out-of-fold
+    features (held out for the base models, not for the small trees), the
+    source-hidden copies included, so the threshold holds for both."""
+    S = meta_scores(trees, F, C)
+    if not copies.any():
+        return S, Y
+    Sh = meta_scores(trees, without_source(F[copies]), C[copies])
+    return np.concatenate([S, Sh]), np.concatenate([Y, Y[copies]])
+
+
 def train_model(
     posts: Sequence,
     *,
@@ -282,16 +296,7 @@ def train_model(
         copies = source_copies(prep.ctx)
         trees = export_trees(fit_trees(F, prep.Y, C, seed, copies))
         tell(FOLDS + 2)
-        # The threshold is tuned on the trees' scores of the out-of-fold
-        # features (held out for the base models, not for the small trees),
-        # the source-hidden copies included: it must hold for both.
-        S = meta_scores(trees, F, C)
-        if copies.any():
-            Sh = meta_scores(trees, without_source(F[copies]), C[copies])
-            S, Yt = np.concatenate([S, Sh]), np.concatenate([prep.Y, prep.Y[copies]])
-        else:
-            Yt = prep.Y
-        threshold = tune_threshold(S, Yt)
+        threshold = tune_threshold(*tuning_scores(trees, F, prep.Y, C, copies))
         base = fit_base(prep.vec, prep.X, prep.Y, prep.L, prep.ctx)
     tell(TRAIN_STEPS)
     meta = {
