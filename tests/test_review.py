@@ -65,6 +65,37 @@ def test_tagged_post_missing_a_sure_tag_is_reported(repo):
         post.write_text(text)
 
 
+def test_missing_tags_are_flagged_at_the_models_own_threshold(repo):
+    """`tags review` cuts where `tags suggest` does: at the threshold stored in the model."""
+    import dataclasses
+
+    import numpy as np
+
+    from searchkit.site.posts import read_post
+    from searchkit.tagging.store import load_model, save_model
+
+    post = repo / "content" / "posts" / "databases-0.md"
+    text = post.read_text()
+    try:
+        post.write_text(text.replace("[databases]", "[networking]"))
+        review(repo, str(post))  # retrains on the changed tags
+        index = repo / "index"
+        model = load_model(index)
+        mine = read_post(post, repo / "content")[0]
+        score = next(s.score for s in model.suggest(mine, threshold=0.0) if s.tag == "databases")
+        for cut, flagged in ((score + 0.01, False), (score - 0.01, True)):
+            cut = float(np.clip(cut, 0.0, 1.0))
+            cuts = np.full(len(model.tags), cut, np.float32)
+            save_model(dataclasses.replace(model, threshold=cut, tag_thresholds=cuts), index)
+            res = review(repo, str(post))
+            assert (res.exit_code == 1) is flagged, (cut, res.stdout)
+            assert ("**databases**" in res.stdout) is flagged
+            if flagged:
+                assert f"threshold, {cut:.2f}" in res.stdout
+    finally:
+        post.write_text(text)
+
+
 def test_paths_outside_the_content_folder_are_skipped(repo):
     res = review(repo, str(repo / ".gitignore"))
     assert res.exit_code == 0 and "0 post(s)" in res.stdout

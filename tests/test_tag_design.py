@@ -37,12 +37,15 @@ def _doc(index: Path) -> dict:
     return doc
 
 
-def test_training_twice_stores_the_same_bytes(tmp_path):
+@pytest.mark.parametrize("site", ["one source", "three sources"])
+def test_training_twice_stores_the_same_bytes(tmp_path, site):
     """Same posts, same model: every stored array byte for byte, in fresh processes
-    with different hash seeds and thread counts (set order, BLAS sums)."""
+    with different hash seeds and thread counts (set order, BLAS sums). Three
+    sources: the meta-model also sees each post with its source hidden."""
     from tag_site import make_site
 
-    root = make_site(tmp_path / "content")
+    make = make_site if site == "one source" else make_feed_site
+    root = make(tmp_path / "content")
     indexes = []
     for run, threads in enumerate(("1", "2")):
         index = tmp_path / f"index{run}"
@@ -137,3 +140,51 @@ def test_eval_can_hide_the_source(feed_site, tmp_path):
     row = result.rows["searchkit model, source hidden"]
     assert set(row) >= {"P@1", "F1@3", "precision", "recall"}
     assert "searchkit model, source hidden" in format_result(result)
+
+
+def test_hiding_the_source_of_features_is_what_an_unseen_source_gives(feed_site):
+    """The meta-model's source-hidden training rows are exactly a new post's features."""
+    import dataclasses
+
+    import numpy as np
+
+    from searchkit.tagging.model import FEATURES, without_source
+
+    root, model = feed_site
+    post, _ = read_post(root / "posts" / "other-feed.md", root)
+    seen = model.features([post])
+    lift = seen[..., FEATURES.index("source_lift")]
+    assert np.abs(lift).max() > 0  # the known feed says something
+    unseen = model.features([dataclasses.replace(post, source="A Feed Nobody Saw")])
+    assert np.array_equal(without_source(seen), unseen)
+
+
+def test_meta_model_sees_posts_with_and_without_their_source():
+    """With two sources or more, each post with a source is a second time a training
+    row with it hidden; with one source (which says nothing) rows are not doubled."""
+    import numpy as np
+
+    from searchkit.tagging.model import FEATURES, Context
+    from searchkit.tagging.training import meta_rows, source_copies
+
+    dates = np.zeros(4)
+    one = Context(dates, ["blog"] * 4, ["link"] * 4)
+    assert not source_copies(one).any()
+    mixed = Context(dates, ["feed a", "feed b", "", "feed a"], ["link"] * 4)
+    assert source_copies(mixed).tolist() == [True, True, False, True]
+
+    rng = np.random.default_rng(0)
+    F = rng.random((4, 3, len(FEATURES))).astype(np.float32) + 0.1
+    Y = rng.integers(0, 2, (4, 3)).astype(np.uint8)
+    C = np.ones((4, 3), bool)
+    C[1, 2] = False
+    X, y = meta_rows(F, Y, C, source_copies(one))
+    assert len(X) == C.sum()
+    X, y = meta_rows(F, Y, C, source_copies(mixed))
+    n, k = C.sum(), C[[0, 1, 3]].sum()
+    assert len(X) == len(y) == n + k
+    assert np.array_equal(X[:n], F[C]) and np.array_equal(y[n:], Y[[0, 1, 3]][C[[0, 1, 3]]])
+    src = [FEATURES.index("source_lift"), FEATURES.index("source_seen")]
+    assert (X[n:][:, src] == 0).all() and (X[:n][:, src] > 0).all()
+    rest = [i for i in range(len(FEATURES)) if i not in src]
+    assert np.array_equal(X[n:][:, rest], F[[0, 1, 3]][C[[0, 1, 3]]][:, rest])

@@ -177,7 +177,9 @@ def apply(cfg: Config, paths, limit, threshold, from_file, write):
 def review(cfg: Config, paths, base, output):
     """Report untagged and under-tagged posts added or changed since a git ref (Markdown).
 
-    Exit code 1 when something was found, 0 when clean, 2 on errors.
+    A tag counts as missing when `tags suggest` would show it: it scores at or
+    above the model's threshold (tuned at training). Exit code 1 when something
+    was found, 0 when clean, 2 on errors.
 
     \b
     Example:

@@ -26,7 +26,6 @@ from .model import (
     tag_vocabulary,
     training_posts,
 )
-from .review import HIGH_CONFIDENCE
 
 RANK_METRICS = ("P@1", "P@3", "R@3", "F1@3", "NDCG@5")
 
@@ -113,7 +112,8 @@ class SplitResult:
     rows: dict[str, dict[str, float]] = field(default_factory=dict)
     per_tag: list[tuple[str, int, float, float]] = field(default_factory=list)
     n_cold: int = 0
-    sure: tuple[int, int] = (0, 0)  # suggestions scoring >= HIGH_CONFIDENCE, right ones
+    shown: tuple[int, int] = (0, 0)  # suggestions at the model's thresholds, right ones
+    threshold: float = 0.0  # the model's global threshold (k-fold: mean over folds)
     folds: int = 1  # k-fold: n_train and n_tags are per fold, n_test and n_cold over all
     n_posts: int = 0  # tagged posts evaluated
 
@@ -139,8 +139,9 @@ def hide_fields(posts: Sequence, hide: Sequence[str]) -> list:
     return [dataclasses.replace(p, **empty) for p in posts]
 
 
-def suggestions(scores: np.ndarray, threshold: float, limit: int = SUGGEST_LIMIT) -> np.ndarray:
-    """What `tags suggest` shows: up to ``limit`` tags a post scoring >= ``threshold``."""
+def suggestions(scores: np.ndarray, threshold, limit: int = SUGGEST_LIMIT) -> np.ndarray:
+    """What `tags suggest` shows: up to ``limit`` tags a post scoring >= ``threshold``
+    (one value, or one per tag as `TagModel.cutoffs` gives)."""
     return _top_k(scores, limit) & (scores >= threshold)
 
 
@@ -168,7 +169,7 @@ def evaluate_split(
         "TF-IDF k-NN (k=10)": F[:, :, FEATURES.index("knn10")],
     }
     preds = {
-        "searchkit model": suggestions(scores["searchkit model"], model.threshold),
+        "searchkit model": suggestions(scores["searchkit model"], model.cutoffs()),
         "most frequent tags": _top_k(scores["most frequent tags"], 3),
         "tag name in text": L.sum(2) > 0,
     }
@@ -176,7 +177,7 @@ def evaluate_split(
         Fh = model.features(hide_fields(test, hide))
         label = f"searchkit model, {' and '.join(hide)} hidden"
         scores[label] = meta_scores(model.trees, Fh, candidates(Fh, L))
-        preds[label] = suggestions(scores[label], model.threshold)
+        preds[label] = suggestions(scores[label], model.cutoffs())
     cold = ~((L.sum(2) > 0) & Y).any(1)  # none of the post's tags is named in it
     return model, scores, preds, Y, cold
 
@@ -243,8 +244,10 @@ def evaluate(
             row = rank_metrics(S, Y) | (_thr(preds[method], Y) if method in preds else {})
             acc.setdefault(method, []).append(row)
             acc.setdefault(f"{method} (cold posts)", []).append(rank_metrics(S[cold], Y[cold]))
-        sure = (scores["searchkit model"] >= HIGH_CONFIDENCE) & (Y.sum(1) > 0)[:, None]
-        result.sure = (result.sure[0] + int(sure.sum()), result.sure[1] + int((sure & Y).sum()))
+        shown = preds["searchkit model"] & (Y.sum(1) > 0)[:, None]
+        result.shown = (result.shown[0] + int(shown.sum()),
+                        result.shown[1] + int((shown & Y).sum()))  # fmt: skip
+        result.threshold += model.threshold / len(parts)
         ngold, prec, rec = threshold_metrics(preds["searchkit model"], Y)["per_tag"]
         for j, t in enumerate(model.tags):
             per_tag_acc.setdefault(t, []).append((int(ngold[j]), prec[j], rec[j]))
@@ -302,9 +305,10 @@ def format_result(r: SplitResult, *, per_tag_rows: int = 30) -> str:
     for method, row in r.rows.items():
         cells = [f"{row[c]:.3f}" if c in row else "" for c in cols]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    n_sure, right = r.sure
-    lines += ["", f"Suggestions scoring >= {HIGH_CONFIDENCE} (what `tags review` flags on tagged "
-              f"posts): {n_sure}, precision {right / max(n_sure, 1):.2f}."]  # fmt: skip
+    n_shown, right = r.shown
+    lines += ["", f"At the model's threshold ({r.threshold:.2f}, tuned at training; what `tags "
+              f"suggest`, `apply` and `review` use): {n_shown} suggestions, {right} right "
+              f"(precision {right / max(n_shown, 1):.2f})."]  # fmt: skip
     lines += ["", "| tag | support | precision | recall |", "|---|---:|---:|---:|"]
     for t, sup, p, rc in r.per_tag[:per_tag_rows]:
         lines.append(f"| {t} | {sup} | {p:.2f} | {rc:.2f} |")

@@ -12,8 +12,9 @@ The model is one stacked classifier, chosen on the mean over four corpora
   or new), so they raise or lower a tag but cannot name one by themselves;
 * gradient-boosted trees (scikit-learn's GradientBoostingClassifier, stored
   from its public attributes) over those features for each post's candidate
-  tags, trained on out-of-fold base scores with the source hidden in 30 % of
-  the posts.
+  tags, trained on out-of-fold base scores; when the posts come from two
+  sources or more, each post with a source is a training row twice, with
+  its source and with it hidden (`without_source`).
 
 Everything is stored as JSON and ``.npy`` arrays (`tagging.store`); suggesting
 runs on numpy alone and never imports scikit-learn.
@@ -53,6 +54,9 @@ FEATURES = (
     "source_lift", "kind_lift", "source_seen",
 )  # fmt: skip
 NOT_CANDIDATE = -1.0  # the score of a tag the meta-model did not score (below any)
+# The features that carry the post's `source`; `assemble` gives both 0 for a
+# source that is missing or was not seen in training.
+SOURCE_FEATURES = ("source_lift", "source_seen")
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,7 @@ class TagModel:
         scores = meta_scores(self.trees, F, candidates(F, L))[0]
         surface = _surface_forms(post)
         have = {t.casefold() for t in post.tags}
-        cut = self.tag_thresholds if threshold is None else np.full(len(self.tags), threshold)
+        cut = self.cutoffs(threshold)
         out: list[Suggestion] = []
         for j in np.argsort(-scores, kind="stable"):
             if len(out) >= limit:
@@ -149,6 +153,13 @@ class TagModel:
             why = self.reasons(counts, int(j), L[0, j], surface, n_reasons)
             out.append(Suggestion(self.tags[j], float(scores[j]), why, present))
         return out
+
+    def cutoffs(self, threshold: float | None = None) -> np.ndarray:
+        """The score each tag needs to be suggested: the thresholds tuned at training
+        (stored per tag), or ``threshold`` for every tag when given."""
+        if threshold is None:
+            return np.asarray(self.tag_thresholds, np.float64)
+        return np.full(len(self.tags), float(threshold))
 
     def reasons(
         self, counts: Counter, j: int, lex: np.ndarray, surface: dict[str, str], n: int = 3
@@ -296,6 +307,13 @@ def assemble(base: Base, S, sims, L, ctx: Context) -> np.ndarray:
         np.broadcast_to(np.log1p(src_n), S.shape),
     ]  # fmt: skip
     return np.stack(cols, axis=2).astype(np.float32)
+
+
+def without_source(F: np.ndarray) -> np.ndarray:
+    """A copy of FEATURES ``F`` as `assemble` gives them with the source missing or unseen."""
+    out = F.copy()
+    out[..., [FEATURES.index(f) for f in SOURCE_FEATURES]] = 0.0
+    return out
 
 
 def _cooc_max(W: np.ndarray, cooc: np.ndarray, chunk: int = 32) -> np.ndarray:

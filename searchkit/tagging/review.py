@@ -17,11 +17,11 @@ from searchkit.site.siteconfig import Site, open_site
 
 from .model import Suggestion
 
-# A tagged post is flagged only for a missing tag the model is this sure of:
-# on scottlowe's time split, the 608 scores >= 0.8 were right 86% of the time
-# (`tags eval` prints this); at the tuned thresholds (micro-F1 0.59) a review
-# would nag about most posts.
-HIGH_CONFIDENCE = 0.8
+# A tagged post is flagged for a missing tag the model suggests at its own
+# thresholds, tuned at training for precision (`TagModel.cutoffs`): the same
+# cut as `tags suggest` and `tags apply`, so `tags eval`'s precision at the
+# default threshold (>= 0.80 on every corpus's time split, docs/tags.md) is
+# what a review shows.
 
 
 class GitError(SearchkitError):
@@ -41,6 +41,7 @@ class ReviewReport:
 
     base: str | None
     checked: int = 0
+    threshold: float = 0.0  # the model's threshold (what `tags suggest` shows by default)
     untagged: list[ReviewItem] = field(default_factory=list)
     missing: list[ReviewItem] = field(default_factory=list)
 
@@ -60,7 +61,8 @@ class ReviewReport:
             for item in self.untagged:
                 lines.append(f"- `{item.path}`: " + (_fmt(item.suggestions) or "no suggestion"))
         if self.missing:
-            lines += ["", f"### Tagged posts missing a likely tag (score >= {HIGH_CONFIDENCE})", ""]
+            cut = f"score >= the model's threshold, {self.threshold:.2f}"
+            lines += ["", f"### Tagged posts missing a likely tag ({cut})", ""]
             for item in self.missing:
                 has = ", ".join(f"`{t}`" for t in item.tags)
                 lines.append(f"- `{item.path}` (has {has}): {_fmt(item.suggestions)}")
@@ -149,11 +151,12 @@ def review(
     if not posts:
         return report
     model = fresh_model(content, index, log=log)
+    report.threshold = model.threshold
     for post in posts:
+        # The model's own thresholds for both: one cut for every tags command.
+        found = model.suggest(post)
         if not post.tags:
-            report.untagged.append(ReviewItem(post.id, [], model.suggest(post)))
-            continue
-        sure = model.suggest(post, threshold=HIGH_CONFIDENCE)
-        if sure:
-            report.missing.append(ReviewItem(post.id, post.tags, sure))
+            report.untagged.append(ReviewItem(post.id, [], found))
+        elif found:
+            report.missing.append(ReviewItem(post.id, post.tags, found))
     return report
