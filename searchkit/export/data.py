@@ -9,6 +9,7 @@ and the query parser, and described as data for the JavaScript client.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
@@ -127,7 +128,8 @@ def combination_rule(whoosh_schema) -> dict:
     raise ExportError(f"the client cannot mirror the query rule {two!r}")
 
 
-def iter_terms(
+@contextlib.contextmanager
+def scored_terms(
     searcher,
     doc_ids: dict[int, int],
     top: int = 0,
@@ -137,8 +139,13 @@ def iter_terms(
     common: int = 0,
     index_dir: Path | None = None,
     workers: int = 1,
-) -> Iterator[TermEntry]:
+) -> Iterator[Iterator[TermEntry]]:
     """Every term of the text fields with its packed postings, in code point order.
+
+    A context manager: with ``workers`` > 1, forked processes start scoring
+    batches of terms on entering (each on the index at ``index_dir``, the
+    generation ``searcher`` reads, opened anew), so the caller can do other
+    work before it reads the entries it yields.
 
     ``doc_ids`` maps Whoosh document numbers of exported posts to export ids.
     `TermEntry.top` names the term's ``top`` highest-impact posts (ties by id:
@@ -146,31 +153,42 @@ def iter_terms(
     with the term in the most weighted field, the title (where the hits of a
     query of several words usually have them). Words in no title have no
     ``top`` posts unless they are in at least ``common`` posts (0: all have).
-    With ``idf`` (the long-query
-    rule), `TermEntry.idf` is the term's quantised idf, as `coord.WordsOr`
-    computes it.
+    With ``idf`` (the long-query rule), `TermEntry.idf` is the term's
+    quantised idf, as `coord.WordsOr` computes it.
 
     Each posting list is read once, segment by segment, and scored with the
     functions `searchkit query` scores with (`scoring.bm25f_impact` and the
     same `WordStats`, or `WeightedBM25F`'s per-field scorer), fed the same
     term frequencies and field lengths, adding the same floats in the same
     order: the client's impacts are the CLI's to the last bit (tests check).
-    With ``workers`` > 1, forked processes score batches of terms, each on
-    the index at ``index_dir`` (the generation ``searcher`` reads), opened anew.
     """
     scorer = _TermScorer(searcher, doc_ids, top, lead_top, idf, common)
     batches = scorer.batches(workers)
     if workers <= 1 or len(batches) < 2 or index_dir is None or not _can_fork():
-        for batch in batches:
-            yield from scorer.entries(batch)
+        yield (entry for batch in batches for entry in scorer.entries(batch))
         return
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
     args = (str(index_dir), doc_ids, top, lead_top, idf, common)
     with ctx.Pool(workers, initializer=_start_worker, initargs=args) as pool:
-        for entries in pool.imap(_worker_entries, batches):
-            yield from entries
+        results = pool.imap(_worker_entries, batches)
+        yield (entry for entries in results for entry in entries)
+
+
+def export_ids(searcher) -> dict[int, int]:
+    """Whoosh document number -> export id of every live post that is not a
+    draft; ids follow paths in code point order (the CLI's tie order)."""
+    reader = searcher.reader()
+    drafts = set()
+    if "draft" in searcher.schema:
+        drafts = set(searcher.docs_for_query(Q.Term("draft", True)))
+    if reader.has_column("path"):
+        column = reader.column_reader("path")
+        paths = {d: column[d] for d in reader.all_doc_ids() if d not in drafts}
+    else:  # an index written without the path column: read the stored fields
+        paths = {d: f["path"] for d, f in reader.iter_docs() if d not in drafts}
+    return {d: i for i, d in enumerate(sorted(paths, key=paths.__getitem__))}
 
 
 def _can_fork() -> bool:
@@ -197,7 +215,7 @@ def _worker_entries(terms: list[str]) -> list[TermEntry]:
 
 
 class _TermScorer:
-    """Scores and packs the postings of terms, on one searcher (see `iter_terms`)."""
+    """Scores and packs the postings of terms, on one searcher (see `scored_terms`)."""
 
     def __init__(
         self, searcher, doc_ids: dict[int, int], top: int, lead_top: int, idf: bool, common: int
@@ -225,7 +243,7 @@ class _TermScorer:
                     terms[term] = terms.get(term, 0) + df + 4  # + per-term overhead
         if workers <= 1:
             return [sorted(terms)]
-        per_batch = sum(terms.values()) / (workers * 16) + 1
+        per_batch = sum(terms.values()) / (workers * 64) + 1
         out: list[list[str]] = [[]]
         work = 0
         for term in sorted(terms):

@@ -30,6 +30,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -47,7 +48,8 @@ from .data import (
     TermEntry,
     analysis_meta,
     combination_rule,
-    iter_terms,
+    export_ids,
+    scored_terms,
     snippet,
 )
 from .packing import deltas, pack
@@ -95,6 +97,10 @@ POSITION_GROUP = 4
 # a query fetched (and for date-sorted and word-less queries); larger chunks
 # mean more bytes per hit, since hits are rarely neighbours in path order.
 DOC_CHUNK = 8
+# ... and larger chunks above this many of them, so that big sites stay within
+# static hosts' file limits (Cloudflare Pages: 20,000 files, .gz twins
+# included): 50,000 posts make 2,000 chunks of 25 (6,250 of 8 before).
+MAX_DOC_CHUNKS = 2000
 # Client behaviour outside the ranking rule (type-ahead and typos).
 CLIENT_OPTIONS = {
     "prefixMin": 2,  # characters before the last word also matches as a prefix
@@ -166,36 +172,31 @@ def export_site(
 
 def _build(cfg: Config, searcher, gen: Path, tell: Progress) -> tuple[dict, dict[str, object]]:
     reader = searcher.reader()
-    stored_of: dict[str, tuple[int, dict]] = {}
-    for docnum, stored in reader.iter_docs():
-        if not stored.get("draft"):
-            stored_of[stored["path"]] = (docnum, stored)
-    paths = sorted(stored_of)  # code point order: export ids break ties like the CLI
+    doc_ids = export_ids(searcher)
     tell(0, 100)
-    doc_ids = {stored_of[p][0]: i for i, p in enumerate(paths)}
-    # Display data from what the index stores, as `searchkit query` shows hits.
-    url_of = site_url_rule(cfg)
-    docs = [_doc(i, stored_of[p][1], url_of) for i, p in enumerate(paths)]
-    tell(_READ, 100)
-
     rule = combination_rule(searcher.schema)
     n_terms = len(set().union(*(reader.field_terms(f) for f in S.TEXT_FIELD_NAMES))) or 1
     entries = []
-    long_idf = bool(rule.get("longIdf"))
-    terms = iter_terms(
+    terms = scored_terms(
         searcher,
         doc_ids,
         ROWS_PER_TERM,
         TITLE_ROWS_PER_TERM,
-        long_idf,
-        common=math.ceil(ROWS_COMMON_SHARE * len(docs)),
+        bool(rule.get("longIdf")),
+        common=math.ceil(ROWS_COMMON_SHARE * len(doc_ids)),
         index_dir=gen,
-        workers=worker_processes(len(docs)),
+        workers=worker_processes(len(doc_ids)),
     )
-    for entry in terms:
-        entries.append(entry)
-        if len(entries) % 1000 == 0:
-            tell(_READ + _TERMS * len(entries) // n_terms, 100)
+    with terms as scored:
+        # While the workers score terms: display data from what the index
+        # stores, as `searchkit query` shows hits.
+        url_of = site_url_rule(cfg)
+        docs = [_doc(i, reader.stored_fields(d), url_of) for d, i in doc_ids.items()]
+        tell(_READ, 100)
+        for entry in scored:
+            entries.append(entry)
+            if len(entries) % 1000 == 0:
+                tell(_READ + _TERMS * len(entries) // n_terms, 100)
     tell(_READ + _TERMS, 100)
     meta = {
         "format": "searchkit-export",
@@ -293,15 +294,16 @@ def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict
         files[f"t/{n}.json"], positions = _shard(batch, rows)
         group = files.setdefault(f"p/{n // POSITION_GROUP}.json", {"x": []})
         group["x"].append(positions)
-    for n in range(0, len(docs), DOC_CHUNK):
-        files[f"d/{n // DOC_CHUNK}.json"] = rows[n : n + DOC_CHUNK]
+    chunk = max(DOC_CHUNK, -(-len(docs) // MAX_DOC_CHUNKS))
+    for n in range(0, len(docs), chunk):
+        files[f"d/{n // chunk}.json"] = rows[n : n + chunk]
     files["f.json"] = _filters(docs)
     meta["shards"] = {
         "first": _bounds(shards),
         # Per shard, one digit: bit length of its longest postings list, so
         # type-ahead can pick the shards of a prefix's most frequent words.
         "dfBits": pack(min(31, max(e.df for e in batch).bit_length()) for batch in shards),
-        "chunk": DOC_CHUNK,
+        "chunk": chunk,
         "posGroup": POSITION_GROUP,
     }
     return files
@@ -340,9 +342,15 @@ def _dumps(data: object) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _write_file(path: Path, raw: bytes, report: ExportReport, *, atomic: bool = False) -> None:
+def _gzip(raw: bytes) -> bytes:
+    return gzip.compress(raw, 9, mtime=0)
+
+
+def _write_file(
+    path: Path, raw: bytes, report: ExportReport, *, atomic: bool = False, gz: bytes | None = None
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    gz = gzip.compress(raw, 9, mtime=0)
+    gz = _gzip(raw) if gz is None else gz
     for target, blob in ((path, raw), (path.with_name(path.name + ".gz"), gz)):
         if atomic:
             write_atomic(target, blob, durable=False)
@@ -372,9 +380,12 @@ def _write(
             tmp = out / f".{keep}.{os.getpid()}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                for i, (name, raw) in enumerate(blobs.items()):
-                    _write_file(tmp / name, raw, report)
-                    tell(_READ + _TERMS + _WRITE * i // len(blobs), 100)
+                # zlib lets other threads run: compress on every CPU.
+                with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+                    zipped = pool.map(_gzip, blobs.values())
+                    for i, ((name, raw), gz) in enumerate(zip(blobs.items(), zipped, strict=True)):
+                        _write_file(tmp / name, raw, report, gz=gz)
+                        tell(_READ + _TERMS + _WRITE * i // len(blobs), 100)
                 os.replace(tmp, final)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
