@@ -302,7 +302,7 @@ class _TermScorer:
                 n for pair in zip(deltas(ids), (impacts[i] for i in ids), strict=True) for n in pair
             )
             ranked = sorted(ids, key=lambda i: (-impacts[i], i))
-            in_lead = [i for i in ranked if by_id[i][0][0] == lead][: self.lead_top]
+            in_lead = [i for i in ranked if any(f == lead for f, *_ in by_id[i])][: self.lead_top]
             # Only words of some title (or common words) bring rows: what
             # visitors type is mostly words they see in titles, and the other
             # words' rows were 45 % of an export (docs/export-format.md).
