@@ -42,16 +42,23 @@ class TextField:
     stored: bool = True
 
 
-# The full-text fields, in the order every scorer adds them. These weights
-# are the per-field scorer's (SCORER "perfield", tuned on Cranfield alone,
-# 2026-11-26: nDCG@10 0.384 there, 0.449 on the four-collection mean);
-# the shipped scorer is true BM25F with BM25F_WEIGHTS below, chosen on the
-# mean of four collections (docs/ranking.md has the figures and the grid).
+# The full-text fields, in the order every scorer adds them, and their
+# weights: the one set every part reads (ranking, phrases, related posts, the
+# export, the tag model's field list). True BM25F multiplies each field's
+# length-normalised frequency by its weight before the one saturation
+# (BM25F_B, BM25F_K1 below); chosen on the MEAN nDCG@10 over CACM, CISI,
+# Cranfield and MEDLINE (title -> title, text -> summary): see BM25F_B.
+# tldr and body keep their places around the summary (no test collection
+# has them): tldr between summary and title, body at a third of summary.
+# Until 2026-12-01 a second set (2 / 1.75 / 1.5 / 0.5, the per-field
+# scorer's, tuned on Cranfield alone) still chose related posts' key words:
+# with either set, 0.762 / 0.761 of the top 5 related posts shared a tag
+# with the post over four tag corpora (benchmarks/eval_related.py).
 TEXT_FIELDS: tuple[TextField, ...] = (
-    TextField("title", 2.0),
-    TextField("tldr", 1.75),
-    TextField("summary", 1.5),
-    TextField("body", 0.5),
+    TextField("title", 3.0),
+    TextField("tldr", 2.0),
+    TextField("summary", 1.0),
+    TextField("body", 0.33),
 )
 FIELD_WEIGHTS: dict[str, float] = {f.name: f.weight for f in TEXT_FIELDS}
 TEXT_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in TEXT_FIELDS)
@@ -94,7 +101,8 @@ def indexed_texts(texts: dict[str, str]) -> dict[str, str]:
 
 
 # The per-field scorer's constants (SCORER "perfield", Whoosh's BM25F with
-# TEXT_FIELDS' weights), tuned on Cranfield alone; not the shipped scorer.
+# TEXT_FIELDS' weights; B and K1 tuned on Cranfield alone); not the shipped
+# scorer, kept to compare against (benchmarks/ir_grid.py).
 BM25_B = 0.9
 BM25_K1 = 1.6
 
@@ -105,22 +113,19 @@ BM25_K1 = 1.6
 # Chosen on the mean nDCG@10 of four collections (Cranfield, CISI, CACM,
 # MEDLINE; benchmarks/ir_eval.py and ir_grid.py): see BM25F_* below.
 SCORER = "bm25f"
-# True BM25F constants. Field weights multiply the length-normalised
-# frequencies before the one saturation, so only their ratios and their
-# scale against K1 matter. Chosen on the MEAN nDCG@10 over CACM, CISI,
-# Cranfield and MEDLINE (title -> title, text -> summary), 2026-12-01,
-# benchmarks/ir_grid.py (an exact emulation, checked against the real path)
-# then benchmarks/ir_eval.py: the grid title 1/1.5/2/3/4 x B 0.5/0.6/0.75/
-# 0.9/1.0 x K1 0.9..3.0 x COORD 0/0.25/0.5 x QUERY_TF x tier, Robertson vs
-# Whoosh idf, per-field vs true BM25F. The top is flat (mean 0.4955-0.4967
-# for title 3-4, B 0.75-0.9, K1 2-3, COORD 0-0.5, QUERY_TF on); per-field
-# Whoosh BM25F peaked at 0.487, Whoosh's idf cost ~0.01, QUERY_TF off ~0.02.
+# True BM25F constants (with TEXT_FIELDS' weights). Field weights multiply
+# the length-normalised frequencies before the one saturation, so only
+# their ratios and their scale against K1 matter. Chosen on the MEAN nDCG@10
+# over CACM, CISI, Cranfield and MEDLINE, 2026-12-01, benchmarks/ir_grid.py
+# (an exact emulation, checked against the real path) then
+# benchmarks/ir_eval.py: the grid title 1/1.5/2/3/4 x B 0.5/0.6/0.75/0.9/1.0
+# x K1 0.9..3.0 x COORD 0/0.25/0.5 x QUERY_TF x tier, Robertson vs Whoosh
+# idf, per-field vs true BM25F. The top is flat (mean 0.4955-0.4967 for
+# title 3-4, B 0.75-0.9, K1 2-3, COORD 0-0.5, QUERY_TF on); per-field Whoosh
+# BM25F peaked at 0.487, Whoosh's idf cost ~0.01, QUERY_TF off ~0.02.
 # Means (ir_eval.py, docs/ranking.md): before (per-field, title 2 / summary
 # 1.5, B 0.9, K1 1.6, COORD 0.5, no QUERY_TF) 0.4489; this 0.4976, with
 # LONG_QUERY_IDF 0.5010, and BM25F_AVG_OVER_FIELD 0.5046; reference 0.4908.
-# tldr and body keep their places around the summary (no test collection
-# has them): tldr between summary and title, body at a third of summary.
-BM25F_WEIGHTS: dict[str, float] = {"title": 3.0, "tldr": 2.0, "summary": 1.0, "body": 0.33}
 BM25F_B = 0.75
 BM25F_K1 = 3.0
 # A field's mean length (avglen_f) over the posts that HAVE the field, as

@@ -54,7 +54,7 @@ def test_small_site_is_one_file_with_metadata_from_the_schema(small):
     rank = meta["ranking"]
     assert rank["scoreScale"] == S.SCORE_SCALE and rank["fields"] == list(S.TEXT_FIELD_NAMES)
     assert rank["scorer"] == S.SCORER
-    assert rank["weights"] == (S.BM25F_WEIGHTS if S.SCORER == "bm25f" else S.FIELD_WEIGHTS)
+    assert rank["weights"] == S.FIELD_WEIGHTS
     assert rank["combine"] == {
         "rule": "words",
         "coord": S.COORD,

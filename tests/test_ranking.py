@@ -26,7 +26,7 @@ def test_a_word_scores_one_saturation_over_its_fields_by_hand(tmp_path):
     _post(content, "c", "lion", "dog")
     _post(content, "d", "zebra", "zebra")
     _post(content, "e", "cat", "")  # a title only: not in the body's mean length
-    w, b, k1 = S.BM25F_WEIGHTS, S.BM25F_B, S.BM25F_K1
+    w, b, k1 = S.FIELD_WEIGHTS, S.BM25F_B, S.BM25F_K1
     assert S.BM25F_AVG_OVER_FIELD
     n, df = 5, 3  # posts; posts holding "zebra" in any field
     idf = math.log(1 + (n - df + 0.5) / (df + 0.5))

@@ -209,7 +209,7 @@ def _build(cfg: Config, searcher, gen: Path, tell: Progress) -> tuple[dict, dict
             "fields": list(S.TEXT_FIELD_NAMES),
             # All informational: already inside the impacts.
             "scorer": S.SCORER,  # "bm25f": one saturation per (word, post)
-            "weights": S.BM25F_WEIGHTS if S.SCORER == "bm25f" else S.FIELD_WEIGHTS,
+            "weights": S.FIELD_WEIGHTS,
             "bm25": (
                 {"B": S.BM25F_B, "K1": S.BM25F_K1, "idf": "robertson"}
                 if S.SCORER == "bm25f"

@@ -292,12 +292,12 @@ class TrueBM25F(WeightedBM25F):
     true_bm25f = True
 
     def __init__(self, B: float | None = None, K1: float | None = None, weights=None):
-        from searchkit.schema import BM25F_B, BM25F_K1, BM25F_WEIGHTS
+        from searchkit.schema import BM25F_B, BM25F_K1
 
         super().__init__(
             B=BM25F_B if B is None else B,
             K1=BM25F_K1 if K1 is None else K1,
-            weights=BM25F_WEIGHTS if weights is None else weights,
+            weights=FIELD_WEIGHTS if weights is None else weights,
         )
         self.fields = tuple(f for f in self.weights if f in _text_fields())
 

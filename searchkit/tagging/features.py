@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 
 _WORD = re.compile(r"\w+")
 _NON_ALNUM = re.compile(r"[\W_]+")
-# Every text field counts once for tagging. The index's field weights (title
-# 2.0, tldr 1.75, summary 1.5, body 0.5) are tuned for search; for the tag SVM
-# flat weights were better on every corpus (time split, SVM alone, P@1):
+# Every text field counts once for tagging. The schema's field weights are
+# chosen for search; for the tag SVM flat weights were better than the search
+# weights of the time (title 2.0, tldr 1.75, summary 1.5, body 0.5) on every
+# corpus (time split, SVM alone, P@1):
 # scottlowe 0.599 -> 0.602, digitalgov 0.651 -> 0.664, linkblog 0.902 -> 0.942.
 FIELD_WEIGHT = 1.0
 MAX_NGRAM = 3  # "active directory" -> activedirectory, "ci / cd" -> cicd
