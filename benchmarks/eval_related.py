@@ -81,7 +81,12 @@ def main() -> int:
     ap.add_argument("corpora", type=Path, help="folder holding the tag corpora")
     ap.add_argument("--posts", type=int, default=300)
     ap.add_argument("--weights", choices=("schema", *WEIGHTS), default="schema")
+    ap.add_argument("--key-terms", type=int, help="key words a related query takes")
     args = ap.parse_args()
+    if args.key_terms:
+        from searchkit.search import related
+
+        related.KEY_TERMS = args.key_terms
     weights = S.FIELD_WEIGHTS
     if args.weights != "schema":  # the key words only, as before 2026-12-01
         from searchkit.search import related

@@ -18,13 +18,15 @@ from searchkit.schema import FIELD_WEIGHTS, TEXT_FIELD_NAMES, analyze, indexed_t
 
 from .coord import WordsOr
 from .query import ParsedQuery
+from .wordterm import WordTerm
 
-# Key words taken from the post. On the 51 sample posts the share of top-5
-# related posts that have a tag in common with the post (tags are not in the
-# text, so an independent check) was flat from 10 to 100 key terms (0.595 at
-# 10 and 15, 0.585 at 25, 0.580 at 40, 0.585 at 100; 0.556 at 5): 25 keeps
-# the query short and does not lean on a handful of words.
-KEY_TERMS = 25
+# Key words taken from the post. Share of the top 5 related posts that have
+# a tag in common with the post (tags are not in the text, so an independent
+# check), mean over four tag corpora (benchmarks/eval_related.py, 2026-12-01,
+# each word one true-BM25F clause): 25 words 0.771, 50 0.785, 100 0.788 (two
+# times slower); left out one corpus at a time, 100 or 50 is chosen (flat);
+# per-field clauses, as before, 25 words: 0.761; TF-IDF cosine: 0.809.
+KEY_TERMS = 50
 
 
 def key_terms(searcher, stored: dict, count: int = KEY_TERMS) -> list[str]:
@@ -45,14 +47,14 @@ def key_terms(searcher, stored: dict, count: int = KEY_TERMS) -> list[str]:
     return [t for _, t in sorted(scored)[:count]]
 
 
-def related_query(searcher, post_id: str, count: int = KEY_TERMS) -> ParsedQuery:
+def related_query(searcher, post_id: str, count: int | None = None) -> ParsedQuery:
     """The query that finds posts like ``post_id`` (which it excludes)."""
     docnum = searcher.document_number(path=post_id)
     if docnum is None:
         raise QueryError(f"no post {post_id!r} in the index (is the path right?)")
     stored = searcher.stored_fields(docnum)
-    terms = key_terms(searcher, stored, count)
-    clauses = [Q.Or([Q.Term(f, t) for f in TEXT_FIELD_NAMES]) for t in terms]
+    terms = key_terms(searcher, stored, count or KEY_TERMS)
+    clauses = [WordTerm(t, TEXT_FIELD_NAMES) for t in terms]  # scored as `query` scores words
     scoring = WordsOr(clauses) if len(clauses) > 1 else (clauses[0] if clauses else None)
     return ParsedQuery(
         text=" ".join(terms),
