@@ -315,7 +315,8 @@ class _NewGeneration:
         """Hand queued changes to a writer, unless a chunk's commit still runs."""
         while self._queue:
             if self._committing is not None:
-                if not wait and self._committing.is_alive():
+                # At most a chunk of posts waits in memory for the next writer.
+                if not wait and self._committing.is_alive() and len(self._queue) < CHUNK_PER_PROC:
                     return
                 self._join_commit()
             kind, item = self._queue.popleft()
