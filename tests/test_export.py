@@ -234,6 +234,30 @@ def test_a_failed_export_leaves_the_previous_one_intact(tmp_path, monkeypatch):
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
+def test_a_worker_that_dies_fails_the_export_clearly_and_keeps_the_old_one(tmp_path, monkeypatch):
+    import os
+
+    from searchkit.export import data as export_data
+    from searchkit.indexing import build
+
+    monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    config, out = build_export(CONTENT, tmp_path)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    monkeypatch.setattr(build, "PARALLEL_MIN_POSTS", 1)
+    monkeypatch.setenv("SEARCHKIT_PROCS", "2")
+    real = export_data._TermScorer.entries
+
+    def dies(self, terms):  # in a forked worker: killed, as by the OOM killer
+        if any(t.startswith("k") for t in terms):
+            os._exit(9)
+        return real(self, terms)
+
+    monkeypatch.setattr(export_data._TermScorer, "entries", dies)
+    with pytest.raises(ExportError, match="worker process died"):
+        export_site(config, out)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_a_failed_data_write_leaves_no_partial_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
     config, out = build_export(CONTENT, tmp_path)

@@ -168,12 +168,30 @@ def scored_terms(
         yield (entry for batch in batches for entry in scorer.entries(batch))
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    ctx = multiprocessing.get_context("fork")
-    args = (str(index_dir), doc_ids, top, lead_top, idf, common)
-    with ctx.Pool(workers, initializer=_start_worker, initargs=args) as pool:
-        results = pool.imap(_worker_entries, batches)
-        yield (entry for entries in results for entry in entries)
+    # Not multiprocessing.Pool: when one of its workers dies (killed, out of
+    # memory) the batch it held is never answered and the export would wait
+    # for ever; an executor reports it.
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(str(index_dir), doc_ids, top, lead_top, idf, common),
+    )
+    try:
+        results = pool.map(_worker_entries, batches)
+        yield (entry for entries in _reported(results, BrokenProcessPool) for entry in entries)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _reported(results: Iterator, broken: type[Exception]) -> Iterator:
+    try:
+        yield from results
+    except broken:
+        raise ExportError("an export worker process died; nothing was written") from None
 
 
 def export_ids(searcher) -> dict[int, int]:
