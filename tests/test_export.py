@@ -258,6 +258,34 @@ def test_a_worker_that_dies_fails_the_export_clearly_and_keeps_the_old_one(tmp_p
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
+def test_an_index_update_during_an_export_keeps_the_generation_it_reads(tmp_path, monkeypatch):
+    from searchkit.indexing import build, store
+
+    monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    config = Config(content=content, index=tmp_path / "index")
+    build.update_index(config.content, config.index)
+    exported = store.current_generation(config.index)
+    real, calls = export_mod._doc, []
+
+    def doc_then_update(*args):
+        if not calls:  # mid-export, another process would run `searchkit index`
+            post = next(content.rglob("*.md"))
+            post.write_text(post.read_text() + "\nAn added line.\n")
+            build.update_index(config.content, config.index)
+            assert store.current_generation(config.index) != exported
+            assert exported.is_dir()  # kept: the export holds a reader's lease
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(export_mod, "_doc", doc_then_update)
+    report = export_site(config, tmp_path / "out")
+    assert report.posts == 49 and calls
+    build.update_index(config.content, config.index)  # the next run collects it
+    assert not exported.exists()
+
+
 def test_a_failed_data_write_leaves_no_partial_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
     config, out = build_export(CONTENT, tmp_path)

@@ -157,13 +157,18 @@ def export_site(
 
     start = time.perf_counter()
     out = Path(out)
-    gen = store.require_generation(cfg.index)
-    ix = open_index(gen)
+    # A reader's lease, as `searchkit query` takes: an index run meanwhile
+    # keeps this generation (the worker processes open it by its path).
+    lease = store.ReaderLease(cfg.index)
     try:
-        with ix.searcher(weighting=default_weighting()) as searcher:
-            meta, data = _build(cfg, searcher, gen, tell)
+        ix = open_index(lease.generation)
+        try:
+            with ix.searcher(weighting=default_weighting()) as searcher:
+                meta, data = _build(cfg, searcher, lease.generation, tell)
+        finally:
+            ix.close()
     finally:
-        ix.close()
+        lease.release()
     report = _write(out, meta, data, demo, tell)
     tell(100, 100)
     report.seconds = time.perf_counter() - start
