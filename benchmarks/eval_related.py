@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/eval_related.py ../shared/corpora [--posts 300] [--weights schema|old]
+    python benchmarks/eval_related.py ../shared/corpora [--posts 300] [--key-terms N] [--boost X]
+                                       [--weights schema|old]
 
 Indexes each tagged corpus under CORPORA (scottlowe, digitalgov, rubenerd,
 linkblog; skipped with a message when absent) into a temporary folder, takes
@@ -82,15 +83,16 @@ def main() -> int:
     ap.add_argument("--posts", type=int, default=300)
     ap.add_argument("--weights", choices=("schema", *WEIGHTS), default="schema")
     ap.add_argument("--key-terms", type=int, help="key words a related query takes")
+    ap.add_argument("--boost", type=float, help="exponent of the key words' boosts")
     args = ap.parse_args()
-    if args.key_terms:
-        from searchkit.search import related
+    from searchkit.search import related
 
+    if args.key_terms:
         related.KEY_TERMS = args.key_terms
+    if args.boost is not None:
+        related.KEY_TERM_BOOST = args.boost
     weights = S.FIELD_WEIGHTS
     if args.weights != "schema":  # the key words only, as before 2026-12-01
-        from searchkit.search import related
-
         related.FIELD_WEIGHTS = weights = WEIGHTS[args.weights]
     print(f"related posts sharing a tag, top {TOP}, key words weighted {weights}")
     rows = []
