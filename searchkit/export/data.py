@@ -139,13 +139,14 @@ def scored_terms(
     common: int = 0,
     index_dir: Path | None = None,
     workers: int = 1,
-) -> Iterator[Iterator[TermEntry]]:
+) -> Iterator[tuple[int, Iterator[TermEntry]]]:
     """Every term of the text fields with its packed postings, in code point order.
 
-    A context manager: with ``workers`` > 1, forked processes start scoring
-    batches of terms on entering (each on the index at ``index_dir``, the
-    generation ``searcher`` reads, opened anew), so the caller can do other
-    work before it reads the entries it yields.
+    A context manager giving the number of terms (an upper bound: words only
+    in drafts are counted, not yielded) and the entries. With ``workers`` > 1,
+    forked processes start scoring batches of terms on entering (each on the
+    index at ``index_dir``, the generation ``searcher`` reads, opened anew),
+    so the caller can do other work before it reads the entries.
 
     ``doc_ids`` maps Whoosh document numbers of exported posts to export ids.
     `TermEntry.top` names the term's ``top`` highest-impact posts (ties by id:
@@ -164,8 +165,9 @@ def scored_terms(
     """
     scorer = _TermScorer(searcher, doc_ids, top, lead_top, idf, common)
     batches = scorer.batches(workers)
+    total = sum(len(b) for b in batches)
     if workers <= 1 or len(batches) < 2 or index_dir is None or not _can_fork():
-        yield (entry for batch in batches for entry in scorer.entries(batch))
+        yield total, (entry for batch in batches for entry in scorer.entries(batch))
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -182,7 +184,7 @@ def scored_terms(
     )
     try:
         results = pool.map(_worker_entries, batches)
-        yield (entry for entries in _reported(results, BrokenProcessPool) for entry in entries)
+        yield total, (e for entries in _reported(results, BrokenProcessPool) for e in entries)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -180,7 +180,6 @@ def _build(cfg: Config, searcher, gen: Path, tell: Progress) -> tuple[dict, dict
     doc_ids = export_ids(searcher)
     tell(0, 100)
     rule = combination_rule(searcher.schema)
-    n_terms = len(set().union(*(reader.field_terms(f) for f in S.TEXT_FIELD_NAMES))) or 1
     entries = []
     terms = scored_terms(
         searcher,
@@ -192,7 +191,7 @@ def _build(cfg: Config, searcher, gen: Path, tell: Progress) -> tuple[dict, dict
         index_dir=gen,
         workers=worker_processes(len(doc_ids)),
     )
-    with terms as scored:
+    with terms as (n_terms, scored):
         # While the workers score terms: display data from what the index
         # stores, as `searchkit query` shows hits.
         url_of = site_url_rule(cfg)
@@ -201,7 +200,7 @@ def _build(cfg: Config, searcher, gen: Path, tell: Progress) -> tuple[dict, dict
         for entry in scored:
             entries.append(entry)
             if len(entries) % 1000 == 0:
-                tell(_READ + _TERMS * len(entries) // n_terms, 100)
+                tell(_READ + _TERMS * len(entries) // max(n_terms, 1), 100)
     tell(_READ + _TERMS, 100)
     meta = {
         "format": "searchkit-export",

@@ -101,14 +101,9 @@ def join_url(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
-def site_post_url(post: Post | Link, cfg) -> str:
-    """`post_url` with the site's settings (a `searchkit.config.Config`): the one rule
-    the CLI and the export both follow."""
-    return site_url_rule(cfg)(post)
-
-
 def site_url_rule(cfg) -> Callable[[Post | Link], str]:
-    """`site_post_url` for many posts: the site's settings are read once."""
+    """`post_url` with the site's settings (a `searchkit.config.Config`), read
+    once: the one rule the CLI and the export both follow."""
     from .siteconfig import url_settings
 
     base_url, permalink, permalinks = url_settings(cfg)
@@ -150,7 +145,7 @@ class Link:
 
 
 def set_hit_urls(hits, cfg) -> None:
-    """Give each search hit the URL the export gives its post (`site_post_url`).
+    """Give each search hit the URL the export gives its post (`site_url_rule`).
 
     Made from the fields the index stores for it (``hit.link``), not from the
     post file: the settings (base URL, permalinks) can change without a
