@@ -27,6 +27,9 @@ class Config:
     # Per-section patterns (Hugo's `permalinks`); a section not named uses `permalink`.
     permalinks: dict = field(default_factory=dict)
     link_posts_use_external_url: bool = False
+    # Export: display rows each title word's shard carries (its best posts with
+    # the word in the title). Fewer: a smaller export, more second requests.
+    export_rows_per_word: int = 50
     # searchkit field -> front-matter key(s), e.g. {"summary": ["summary", "abstract"]}.
     fields: dict = field(default_factory=dict)
     # Not settings: where the site is and which settings were given (file or options).
@@ -80,8 +83,13 @@ def _apply_file(cfg: Config, file: Path) -> None:
         elif name == "permalinks":
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 raise ConfigError(f"{file}: [permalinks] maps section names to patterns")
-        elif not isinstance(value, type(default)):
-            raise ConfigError(f"{file}: {key} must be a {type(default).__name__}")
+        elif not isinstance(value, type(default)) or isinstance(value, bool) != isinstance(
+            default, bool
+        ):
+            kind = {bool: "true or false", int: "a whole number"}.get(type(default), "a string")
+            raise ConfigError(f"{file}: {key} must be {kind}")
+        elif isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise ConfigError(f"{file}: {key} must not be negative")
         setattr(cfg, name, value)
         cfg.given.add(name)
 

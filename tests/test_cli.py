@@ -71,6 +71,21 @@ def test_bad_config_is_a_usage_error(site, tmp_path):
     assert "unknown setting 'contnet'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("export_rows_per_word = -1", "export_rows_per_word must not be negative"),
+        ("export_rows_per_word = true", "export_rows_per_word must be a whole number"),
+        ('export_rows_per_word = "10"', "export_rows_per_word must be a whole number"),
+        ("link_posts_use_external_url = 1", "link_posts_use_external_url must be true or false"),
+    ],
+)
+def test_a_setting_of_the_wrong_type_is_a_usage_error(site, tmp_path, line, message):
+    (tmp_path / "searchkit.toml").write_text(line + "\n")
+    result = run_cli("export", "--content", str(site), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.exit_code == 2 and message in result.stderr
+
+
 def test_index_summary_and_strict(site, tmp_path):
     (site / "broken.md").write_text("no front matter here")
     args = ("index", "--content", str(site), "--index", str(tmp_path / "index"))

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _webclient import CONTENT, NODE, build_export, run_client
+from _webclient import CONTENT, NODE, build_export, cli_query, export_paths, run_client, top
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -162,8 +162,34 @@ def test_a_shard_carries_the_display_rows_of_its_terms_best_posts(tmp_path, monk
         assert any(f.startswith("d/") for f in got["fetched"][1])
 
 
+def test_rows_per_word_trades_export_size_for_second_requests(tmp_path, monkeypatch):
+    monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    monkeypatch.setattr(export_mod, "SHARD_BYTES", 200)  # about a word a shard
+    content = tmp_path / "content"
+    content.mkdir()
+    for i in range(30):  # 30 titles with "cluster": more than a one-word page
+        (content / f"p{i}.md").write_text(
+            f"---\ntitle: Cluster note {i}\nsummary: Part {i} of a series on upgrades.\n---\n"
+        )
+    rows, sizes = {}, {}
+    for n in (50, 3):
+        config, out = build_export(content, tmp_path / str(n), export_rows_per_word=n)
+        data = out / json.loads((out / "searchkit.json").read_text())["data"]
+        shards = [json.loads(f.read_text()) for f in (data / "t").glob("*.json")]
+        rows[n] = [len(s["d"]) for s in shards if "cluster" in s["t"]]
+        sizes[n] = sum(f.stat().st_size for f in data.rglob("*.json"))
+        if NODE:  # the same hits either way
+            got = run_client(out, {"search": [["cluster upgrades", {"prefix": False}]]})
+            assert top(got["search"][0], export_paths(config)) == top(
+                cli_query(config, "cluster", "upgrades")
+            )
+    assert rows == {50: [30], 3: [export_mod.ROWS_PER_TERM]}
+    assert sizes[3] < sizes[50]
+
+
 def test_a_second_export_replaces_the_data_and_removes_the_old(tmp_path, monkeypatch):
     monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    monkeypatch.setattr(export_mod, "SHARD_BYTES", 200)  # about a word a shard
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)
     config, out = build_export(content, tmp_path)
@@ -262,6 +288,7 @@ def test_an_index_update_during_an_export_keeps_the_generation_it_reads(tmp_path
     from searchkit.indexing import build, store
 
     monkeypatch.setattr(export_mod, "SINGLE_FILE_BYTES", 0)
+    monkeypatch.setattr(export_mod, "SHARD_BYTES", 200)  # about a word a shard
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)
     config = Config(content=content, index=tmp_path / "index")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import re
 import unicodedata
@@ -289,3 +291,37 @@ def test_client_and_exporter_agree_on_safe_urls(site):
     got = run_client(out, {"safe": URLS})["safe"]
     assert got == [is_safe_url(u) for u in URLS]
     assert got[:4] == [True] * 4 and not any(got[4:])
+
+
+DISPLAY_QUERIES = ["kubernetes", "gitops flux", "release", "gpu inference", "mesh", "security"]
+
+
+def shown(hit: dict) -> tuple:
+    """What a result list shows of a hit: the CLI's date is a timestamp, the client's a UTC day."""
+    date = hit["date"]
+    if date and "T" in date:
+        date = dt.datetime.fromisoformat(date).astimezone(dt.UTC).strftime("%Y-%m-%d")
+    return hit["url"], hit["title"], date, hit["tags"], hit["source"], hit["kind"]
+
+
+@pytest.mark.parametrize("layout", ["inline", "sharded"])
+def test_client_shows_each_hit_as_the_cli_does(tmp_path, monkeypatch, layout):
+    # Tags, sources and kinds are numbered in the metadata and dates are day
+    # numbers; a small label budget leaves some labels as text in the rows.
+    from searchkit.export import data, writer
+
+    monkeypatch.setattr(data, "LABEL_CHARS", 60)
+    if layout == "sharded":
+        monkeypatch.setattr(writer, "SINGLE_FILE_BYTES", 0)
+        monkeypatch.setattr(writer, "SHARD_BYTES", 3000)
+    config, out = build_export(CONTENT, tmp_path)
+    meta = json.loads((out / "searchkit.json").read_text())
+    assert ("inline" in meta) == (layout == "inline") and 0 < len(meta["labels"]) < 10
+    opts = {"prefix": False, "typo": False, "limit": 20}
+    client = run_client(out, {"search": [[q, opts] for q in DISPLAY_QUERIES]})
+    checked = set()
+    for q, got in zip(DISPLAY_QUERIES, client["search"], strict=True):
+        want = cli_query(config, *q.split(), "--limit", "20")
+        assert [shown(h) for h in got["hits"]] == [shown(h) for h in want["hits"]], q
+        checked.update((bool(h["tags"]), bool(h["date"]), bool(h["source"])) for h in got["hits"])
+    assert {(True, True, True), (False, True, False)} <= checked  # tagged and untagged posts

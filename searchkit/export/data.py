@@ -55,9 +55,48 @@ class ExportDoc:
     kind: str = ""
     snippet: str = ""
 
-    def to_json(self) -> list:
-        day = self.date.astimezone(dt.UTC).strftime("%Y-%m-%d") if self.date else ""
-        return [self.url, self.title, day, self.tags, self.source, self.kind, self.snippet]
+    def to_json(self, labels: Mapping[str, int] | None = None) -> list:
+        """The display row: labels in ``labels`` by number, the date as days since 1970.
+
+        Each row is stored about five times (its chunk and the shards of its
+        best words), so what repeats across rows is numbered once in the
+        metadata's ``labels`` (docs/export-format.md, "Display rows").
+        """
+        labels = labels or {}
+        day = (self.date.astimezone(dt.UTC).date() - _EPOCH).days if self.date else None
+        return [
+            self.url,
+            self.title,
+            day,
+            [labels.get(t, t) for t in self.tags],
+            labels.get(self.source, self.source),
+            labels.get(self.kind, self.kind),
+            self.snippet,
+        ]
+
+
+_EPOCH = dt.date(1970, 1, 1)
+# Labels (tags, sources, kinds) numbered in the metadata: the most used first,
+# while they take at most this many characters (the metadata is fetched before
+# every first query). The linkblog's 45 labels take 620.
+LABEL_CHARS = 4_000
+
+
+def label_table(docs: list[ExportDoc]) -> list[str]:
+    """The labels rows refer to by number: the most used first, ties in code point order."""
+    uses: dict[str, int] = {}
+    for d in docs:
+        for label in (*d.tags, d.source, d.kind):
+            if label:
+                uses[label] = uses.get(label, 0) + 1
+    table, chars = [], 0
+    for label in sorted(uses, key=lambda t: (-uses[t], t)):
+        # A number costs up to 3 characters against the label's own quotes and text.
+        if uses[label] < 2 or len(label) < 2 or chars + len(label) + 3 > LABEL_CHARS:
+            continue
+        table.append(label)
+        chars += len(label) + 3
+    return table
 
 
 # The token patterns searchkit.js has a tokenizer for; `S.TOKEN_PATTERN`

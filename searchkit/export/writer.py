@@ -49,6 +49,7 @@ from .data import (
     analysis_meta,
     combination_rule,
     export_ids,
+    label_table,
     scored_terms,
     snippet,
 )
@@ -56,7 +57,7 @@ from .packing import deltas, pack
 
 Progress = Callable[[int, int], None]
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 META = "searchkit.json"
 CLIENT = "searchkit.js"
 UI_FILES = ("searchkit-ui.js", "searchkit-ui.css")
@@ -71,12 +72,12 @@ SHARD_BYTES = 16_000
 # Display rows stored in each term's shard: those of its best posts (by
 # impact, ties by id: a one-word query's first page) and of its best posts
 # with the word in the title (the hits of a query of several words usually
-# have its words in their title). Each row is also in the display chunks.
+# have its words in their title: `export_rows_per_word` in searchkit.toml,
+# default 50). Each row is also in the display chunks.
 # Measured on linkblog (1,638 posts), 25 benchmark queries needing a second
 # request / export size: 10 and 50 rows: 5 / 18.2 MB; 10 and 0: 8 / 17.1 MB;
 # 5 and 20: 19 / 13.6 MB; 0 and 50: 20 / 6.3 MB (no rows: 25 / 3.1 MB).
 ROWS_PER_TERM = 10
-TITLE_ROWS_PER_TERM = 50
 # Words in no title bring rows only if at least this share of the posts has
 # them (`rke2`, a feed's name, is in no title of the linkblog's release notes).
 # Simulated on linkblog, queries whose first page comes in one round trip
@@ -185,7 +186,7 @@ def _build(cfg: Config, searcher, gen: Path, tell: Progress) -> tuple[dict, dict
         searcher,
         doc_ids,
         ROWS_PER_TERM,
-        TITLE_ROWS_PER_TERM,
+        cfg.export_rows_per_word,
         bool(rule.get("longIdf")),
         common=math.ceil(ROWS_COMMON_SHARE * len(doc_ids)),
         index_dir=gen,
@@ -281,17 +282,19 @@ def _filters(docs: list[ExportDoc]) -> dict:
 def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict[str, object]:
     """Fill ``meta`` with the shard table (or inline data); return the data files."""
     meta["terms"] = len(entries)
+    meta["labels"] = labels = label_table(docs)
+    number = {label: n for n, label in enumerate(labels)}
     size = sum(len(e.term) + len(e.postings) for e in entries) + 100 * len(docs)
     if size <= SINGLE_FILE_BYTES:
         terms, positions = _shard(entries)
         meta["inline"] = {
             "t": terms,
             "x": {"x": [positions]},
-            "d": [d.to_json() for d in docs],
+            "d": [d.to_json(number) for d in docs],
             "f": _filters(docs),
         }
         return {}
-    rows = [d.to_json() for d in docs]
+    rows = [d.to_json(number) for d in docs]
     files: dict[str, object] = {}
     shards = _cut_shards(entries, [len(_dumps(r)) + 1 for r in rows])
     for n, batch in enumerate(shards):

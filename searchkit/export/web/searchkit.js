@@ -10,7 +10,8 @@
 // One file on purpose: a second module would cost the first query another
 // round trip (imports are only discovered once the importer is parsed).
 
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
+const DAY_MS = 86400000; // display rows give dates as days since 1970-01-01
 
 // ---------------------------------------------------------------- packing
 
@@ -854,17 +855,19 @@ export class SearchIndex {
   }
 
   _hit(id, rank, score, doc, highlight) {
-    const [url, title, date, tags, source, kind, snippet] = doc;
+    const [url, title, day, tags, source, kind, snippet] = doc;
+    const labels = this.meta.labels;
+    const label = (v) => (typeof v === "number" ? labels[v] : v);
     return {
       rank,
       id,
       score,
       url: isSafeUrl(url) ? url : "",
       title,
-      date: date || null,
-      tags,
-      source: source || null,
-      kind: kind || null,
+      date: day === null ? null : new Date(day * DAY_MS).toISOString().slice(0, 10),
+      tags: tags.map(label),
+      source: label(source) || null,
+      kind: label(kind) || null,
       snippet,
       titleHighlights: this._spans(title, highlight),
       highlights: this._spans(snippet, highlight),
@@ -938,7 +941,7 @@ export function parseDay(text, end) {
     b = Date.UTC(+m[1], +m[2], 1);
   } else if ((m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s))) {
     a = Date.UTC(+m[1], +m[2] - 1, +m[3]);
-    b = a + 86400000;
+    b = a + DAY_MS;
   } else {
     const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : s + "Z");
     if (Number.isNaN(t)) throw new Error(`searchkit: not a date: ${s}`);
