@@ -68,7 +68,10 @@ DEMO_FILES = ("index.html", "searchkit-demo.css", "searchkit-demo.js")
 # second round trip (docs/export-format.md, "Term shard"). bench_export,
 # later queries at 10,000 posts: median 3.9 kB and 18 ms in 1-2 files (format
 # 1, display data fetched after the shards: 6.3 kB and 35.6 ms in 3-9 files).
-SHARD_BYTES = 16_000
+# Format 5's rows gzip less well: 16,000 / 15,000 / 14,000 bytes gave a
+# median of 4.0 / 3.8 / 3.7 kB for 30.62 / 30.63 / 30.64 MB, 3,089 / 3,173 /
+# 3,273 files (smaller shards share fewer rows, but few rows are shared).
+SHARD_BYTES = 14_000
 # Display rows stored in each term's shard: those of its best posts (by
 # impact, ties by id: a one-word query's first page) and of its best posts
 # with the word in the title (the hits of a query of several words usually
