@@ -13,6 +13,8 @@ the working tree is measured):
 - a cold ``searchkit query`` process (median of 10), next to ``python -c pass``
   measured in the same run as the baseline;
 - the index size on disk and the peak RSS of the build process.
+- with several sizes, cold queries on each size in turn at the end, so the
+  sizes are compared under one machine state (the 50k / 10k ratio).
 
 Skips with a message (exit 0) when the corpus folder is absent.
 """
@@ -181,6 +183,8 @@ METRICS = [  # (label, format) for each row of the summary table
     ("cold query, cpu ms", lambda r: f"{r['query_cpu']:.0f}"),
     ("python -c pass, cpu ms", lambda r: f"{r['bare_cpu']:.0f}"),
     ("cold query - python -c pass, cpu ms", lambda r: f"{r['query_cpu'] - r['bare_cpu']:.0f}"),
+    ("cold query, sizes interleaved, ms", lambda r: f"{r.get('inter_ms', 0):.0f}"),
+    ("  ... / the first size's", lambda r: f"{r.get('inter_ratio', 0):.2f}x"),
     ("broad query, ms", lambda r: f"{r['broad_ms']:.0f}"),
     ("index size, MB", lambda r: f"{r['size_mb']:.1f}"),
     ("peak RSS, MiB", lambda r: f"{r['rss_mib']:.0f}"),
@@ -237,6 +241,23 @@ def floors(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def interleaved(rows: list[dict], work: Path) -> None:
+    """Cold queries on every size in turn, so the sizes are compared under one machine state.
+
+    Each size's own cold query ran minutes apart from the others' (a 50,000-post
+    build between them); on a shared machine that alone moved the 50k / 10k
+    ratio from 1.27 to 1.70 between two runs of the same code.
+    """
+    times: dict[int, list[Run]] = {r["n"]: [] for r in rows}
+    for _ in range(COLD_RUNS):
+        for n, runs in times.items():
+            runs.append(checked(run(searchkit(["query", *QUERY]), work / f"site-{n}"), "query"))
+    first = rows[0]["n"]
+    for r in rows:
+        r["inter_ms"] = statistics.median(x.wall for x in times[r["n"]]) * 1e3
+        r["inter_ratio"] = r["inter_ms"] / (statistics.median(x.wall for x in times[first]) * 1e3)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS.resolve())
@@ -261,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in scales:
             rows.append(bench(args.corpus, n, sources, work))
-            if not args.keep:
-                shutil.rmtree(work / f"site-{n}", ignore_errors=True)
+        if len(rows) > 1:
+            interleaved(rows, work)
     finally:
         if args.keep:
             print(f"\nkept {work}")

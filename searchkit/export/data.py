@@ -60,7 +60,7 @@ class ExportDoc:
 
         Each row is stored about five times (its chunk and the shards of its
         best words), so what repeats across rows is numbered once in the
-        metadata's ``labels`` (docs/export-format.md, "Display rows").
+        metadata's ``labels`` (docs/export-format.md, "Display chunk").
         """
         labels = labels or {}
         day = (self.date.astimezone(dt.UTC).date() - _EPOCH).days if self.date else None
