@@ -19,6 +19,7 @@ from searchkit.cli.main import cli
 from searchkit.config import Config
 from searchkit.errors import ExportError
 from searchkit.export import writer as export_mod
+from searchkit.export.data import full_url, short_url, url_base
 from searchkit.export.packing import deltas, pack, unpack
 from searchkit.export.writer import export_site
 from searchkit.site.posts import Post
@@ -375,12 +376,42 @@ def test_unsafe_urls_are_never_exported():
     assert is_safe_url("https://example.com/a?b=c#d")
 
 
+URLS = [
+    "",
+    "/",
+    "/posts/a/",
+    "https://example.org/blog/posts/a/",
+    "https://example.org/blog/",
+    "https://example.org/blog//x",
+    "https://example.org/blog/a:b/",
+    "https://example.org/other/",
+    "http://example.org/blog/x",
+    "https://elsewhere.example/blog/",
+    "//cdn.example/x",
+    "posts/relative/",
+]
+
+
+@pytest.mark.parametrize(
+    "base", ["/", "https://example.org/", "https://example.org/blog/", "https://example.org", ""]
+)
+def test_row_urls_read_back_exactly_through_the_url_base(base):
+    assert all(full_url(short_url(u, base), base) == u for u in URLS[:-1])
+    # A URL that would read back wrongly (relative, not under the base) turns the base off.
+    assert url_base(URLS, base) == "" and url_base(URLS[:-1], base) == (
+        base if base.endswith("/") else ""
+    )
+    if base.endswith("/"):
+        assert short_url(base + "posts/a/", base) == "posts/a/"
+
+
 def test_post_fields_are_exported_as_plain_strings(tmp_path):
     config, out = build_export(FIXTURES / "xss", tmp_path, link_posts_use_external_url=True)
     meta = json.loads((out / "searchkit.json").read_text())
     docs = meta["inline"]["d"]
     assert '<script>alert("title")</script> XSS title' in [d[1] for d in docs]
-    assert all(u == "" or u.startswith("/") for u in (d[0] for d in docs))
+    urls = [full_url(d[0], meta["urlBase"]) for d in docs]
+    assert all(u == "" or u.startswith("/") for u in urls)
     # Markup in a field's text (written as entities) is exported as text, for
     # the client to show as text.
     assert any("<a href=" in d[6] for d in docs)
@@ -395,7 +426,10 @@ def test_export_command(tmp_path):
     assert "exported 49 posts" in result.stdout
     assert (out / "index.html").is_file() and (out / "searchkit-demo.js.gz").is_file()
     meta = json.loads((out / "searchkit.json").read_text())
-    assert all(d[0].startswith("https://example.org/") for d in meta["inline"]["d"])
+    assert meta["urlBase"] == "https://example.org/"
+    rows = meta["inline"]["d"]
+    assert all(not d[0].startswith("https:") for d in rows)  # the base is written once
+    assert all(full_url(d[0], meta["urlBase"]).startswith("https://example.org/") for d in rows)
     help_text = runner.invoke(cli, ["export", "--help"]).output
     assert "Example:" in help_text and "searchkit export --out" in help_text
 
@@ -422,5 +456,5 @@ def test_config_permalink_reaches_the_export(tmp_path):
     export_site(cfg, tmp_path / "out")
     meta = json.loads((tmp_path / "out" / "searchkit.json").read_text())
     assert "/p/gitops-repository-layout-survived-three-reorgs/" in [
-        d[0] for d in meta["inline"]["d"]
+        full_url(d[0], meta["urlBase"]) for d in meta["inline"]["d"]
     ]

@@ -6,11 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from _webclient import NODE, run_client
 from conftest import run_cli
+
+from searchkit.export.data import full_url
 
 
 def exported_urls(out: Path) -> dict[str, str]:
-    """title -> url from the export's display rows ([url, title, ...])."""
+    """title -> url from the export's display rows ([url, title, ...]), read as the client does."""
+    base = json.loads((out / "searchkit.json").read_text())["urlBase"]
     urls = {}
 
     def rows(node):
@@ -19,7 +23,7 @@ def exported_urls(out: Path) -> dict[str, str]:
                 if key == "d" and isinstance(value, list):
                     for row in value:
                         if isinstance(row, list) and len(row) > 2 and isinstance(row[1], str):
-                            urls[row[1]] = row[0]
+                            urls[row[1]] = full_url(row[0], base)
                 else:
                     rows(value)
 
@@ -44,6 +48,9 @@ def test_cli_and_export_give_a_post_the_same_url(site, tmp_path, external):
     assert hits and len(exported) >= len(hits)
     for hit in hits:
         assert hit["url"] == exported[hit["title"]], hit["path"]
+    if NODE:  # and the browser client shows the same URLs
+        found = run_client(tmp_path / "out", {"search": [["", {"limit": 50}]]})["search"][0]
+        assert {h["title"]: h["url"] for h in found["hits"]} == {h["title"]: h["url"] for h in hits}
     link = next(h for h in hits if h["path"] == "posts/gitops-intro.md")  # has external_url
     assert link["url"].startswith("https://example.org/fixtures/" if external else
                                   "https://example.org/blog/posts/")  # fmt: skip

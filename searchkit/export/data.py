@@ -55,17 +55,18 @@ class ExportDoc:
     kind: str = ""
     snippet: str = ""
 
-    def to_json(self, labels: Mapping[str, int] | None = None) -> list:
-        """The display row: labels in ``labels`` by number, the date as days since 1970.
+    def to_json(self, labels: Mapping[str, int] | None = None, url_base: str = "") -> list:
+        """The display row: labels in ``labels`` by number, the date as days
+        since 1970, the URL without ``url_base`` where the client can restore it.
 
         Each row is stored about five times (its chunk and the shards of its
         best words), so what repeats across rows is numbered once in the
-        metadata's ``labels`` (docs/export-format.md, "Display chunk").
+        metadata's ``labels`` and ``urlBase`` (docs/export-format.md, "Display chunk").
         """
         labels = labels or {}
         day = (self.date.astimezone(dt.UTC).date() - _EPOCH).days if self.date else None
         return [
-            self.url,
+            short_url(self.url, url_base),
             self.title,
             day,
             [labels.get(t, t) for t in self.tags],
@@ -76,6 +77,28 @@ class ExportDoc:
 
 
 _EPOCH = dt.date(1970, 1, 1)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def short_url(url: str, base: str) -> str:
+    """``url`` without the leading ``base``, unless what is left could be read as a whole URL."""
+    rest = url[len(base) :] if base and url.startswith(base) else ""
+    return rest if rest and rest[0] != "/" and not _SCHEME.match(rest) else url
+
+
+def full_url(stored: str, base: str) -> str:
+    """A display row's URL as the client reads it: ``base`` + a short URL, else as stored."""
+    whole = not stored or stored[0] == "/" or _SCHEME.match(stored)
+    return stored if whole or not base else base + stored
+
+
+def url_base(urls: list[str], base: str) -> str:
+    """``base`` if every URL reads back unchanged through `short_url` and `full_url`, else ""."""
+    if not base.endswith("/") or any(full_url(short_url(u, base), base) != u for u in urls):
+        return ""
+    return base
+
+
 # Labels (tags, sources, kinds) numbered in the metadata: the most used first,
 # while they take at most this many characters (the metadata is fetched before
 # every first query). The linkblog's 45 labels take 691 bytes. rubenerd

@@ -41,6 +41,7 @@ from searchkit.config import Config
 from searchkit.indexing import store
 from searchkit.indexing.build import worker_processes
 from searchkit.search.scoring import default_weighting
+from searchkit.site.siteconfig import url_settings
 from searchkit.site.urls import Link, site_url_rule
 
 from .data import (
@@ -52,6 +53,7 @@ from .data import (
     label_table,
     scored_terms,
     snippet,
+    url_base,
 )
 from .packing import deltas, pack
 
@@ -228,7 +230,7 @@ def _build(cfg: Config, searcher, gen: Path, tell: Progress) -> tuple[dict, dict
         },
         "client": CLIENT_OPTIONS,
     }
-    return meta, _layout(meta, entries, docs)
+    return meta, _layout(meta, entries, docs, url_settings(cfg)[0])
 
 
 def _doc(i: int, stored: dict, url_of: Callable[[Link], str]) -> ExportDoc:
@@ -282,10 +284,16 @@ def _filters(docs: list[ExportDoc]) -> dict:
     }
 
 
-def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict[str, object]:
-    """Fill ``meta`` with the shard table (or inline data); return the data files."""
+def _layout(
+    meta: dict, entries: list[TermEntry], docs: list[ExportDoc], base: str = ""
+) -> dict[str, object]:
+    """Fill ``meta`` with the shard table (or inline data); return the data files.
+
+    ``base``: the site's base URL, left out of the display rows' URLs where it can be.
+    """
     meta["terms"] = len(entries)
     meta["labels"] = labels = label_table(docs)
+    meta["urlBase"] = base = url_base([d.url for d in docs], base)
     number = {label: n for n, label in enumerate(labels)}
     size = sum(len(e.term) + len(e.postings) for e in entries) + 100 * len(docs)
     if size <= SINGLE_FILE_BYTES:
@@ -293,11 +301,11 @@ def _layout(meta: dict, entries: list[TermEntry], docs: list[ExportDoc]) -> dict
         meta["inline"] = {
             "t": terms,
             "x": {"x": [positions]},
-            "d": [d.to_json(number) for d in docs],
+            "d": [d.to_json(number, base) for d in docs],
             "f": _filters(docs),
         }
         return {}
-    rows = [d.to_json(number) for d in docs]
+    rows = [d.to_json(number, base) for d in docs]
     files: dict[str, object] = {}
     shards = _cut_shards(entries, [len(_dumps(r)) + 1 for r in rows])
     for n, batch in enumerate(shards):

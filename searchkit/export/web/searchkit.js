@@ -12,6 +12,7 @@
 
 export const FORMAT_VERSION = 5;
 const DAY_MS = 86400000; // display rows give dates as days since 1970-01-01
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/; // a row's URL with a scheme is whole (no urlBase)
 
 // ---------------------------------------------------------------- packing
 
@@ -855,9 +856,11 @@ export class SearchIndex {
   }
 
   _hit(id, rank, score, doc, highlight) {
-    const [url, title, day, tags, source, kind, snippet] = doc;
-    const labels = this.meta.labels;
+    const [short, title, day, tags, source, kind, snippet] = doc;
+    const { labels, urlBase } = this.meta;
     const label = (v) => (typeof v === "number" ? labels[v] : v);
+    const whole = !short || short[0] === "/" || SCHEME.test(short);
+    const url = whole || !urlBase ? short : urlBase + short;
     return {
       rank,
       id,
