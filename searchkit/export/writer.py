@@ -41,7 +41,6 @@ from searchkit.config import Config
 from searchkit.indexing import store
 from searchkit.indexing.build import worker_processes
 from searchkit.search.scoring import default_weighting
-from searchkit.site.siteconfig import url_settings
 from searchkit.site.urls import Link, site_url_rule
 
 from .data import (
@@ -230,7 +229,8 @@ def _build(cfg: Config, searcher, gen: Path, tell: Progress) -> tuple[dict, dict
         },
         "client": CLIENT_OPTIONS,
     }
-    return meta, _layout(meta, entries, docs, url_settings(cfg)[0])
+    # The base URL the rule joins to (read once, with the site's settings).
+    return meta, _layout(meta, entries, docs, url_of.keywords["base_url"])
 
 
 def _doc(i: int, stored: dict, url_of: Callable[[Link], str]) -> ExportDoc:

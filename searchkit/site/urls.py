@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -101,9 +101,10 @@ def join_url(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
-def site_url_rule(cfg) -> Callable[[Post | Link], str]:
+def site_url_rule(cfg) -> functools.partial[str]:
     """`post_url` with the site's settings (a `searchkit.config.Config`), read
-    once: the one rule the CLI and the export both follow."""
+    once: the one rule the CLI and the export both follow (its ``keywords``
+    hold the settings, e.g. ``base_url``)."""
     from .siteconfig import url_settings
 
     base_url, permalink, permalinks = url_settings(cfg)
